@@ -1,0 +1,71 @@
+using Vmi.Cpu.Memory;
+
+namespace Vmi.Cpu.Decode;
+
+/// <summary>A run of decoded instructions starting at one physical address, valid while its pages' generations match.</summary>
+internal struct Block
+{
+    public uint PhysEip;
+    public uint Mode;
+    public int First;
+    public int Count;
+    public uint Generation1;
+
+    /// <summary>Second physical page when the last instruction crosses a page boundary; uint.MaxValue if none.</summary>
+    public uint Page2;
+    public uint Generation2;
+
+    /// <summary>Linear address of the second page at decode time (the mapping is re-checked on lookup).</summary>
+    public uint Linear2;
+    public bool Valid;
+}
+
+/// <summary>
+/// Decoded code keyed by physical EIP and CPU mode (Bochs's trace cache shape): a direct-mapped
+/// table of blocks over one pool of µops. When the pool is full everything is dropped at once
+/// (Bochs's rule) — simpler and faster than freeing individual blocks.
+/// </summary>
+internal sealed class BlockCache
+{
+    public const int SlotBits = 16;
+    public const int PoolSize = 1 << 19;
+
+    private readonly PhysicalMemory memory;
+    public readonly Block[] Slots = new Block[1 << SlotBits];
+    public readonly Uop[] Pool = new Uop[PoolSize];
+    private int poolUsed;
+
+    public BlockCache(PhysicalMemory memory) => this.memory = memory;
+
+    public long Flushes { get; private set; }
+
+    public static int SlotOf(uint physEip, uint mode) =>
+        (int)((physEip ^ (physEip >> SlotBits) ^ (mode << 7)) & ((1u << SlotBits) - 1));
+
+    /// <summary>Reserves room for <paramref name="count"/> µops; flushes the cache when the pool is full.</summary>
+    public int Reserve(int count)
+    {
+        if (poolUsed + count > PoolSize)
+        {
+            Flush();
+        }
+        int first = poolUsed;
+        poolUsed += count;
+        return first;
+    }
+
+    /// <summary>Gives back the unused tail of the last reservation.</summary>
+    public void Trim(int first, int used) => poolUsed = first + used;
+
+    public void Flush()
+    {
+        Array.Clear(Slots);
+        poolUsed = 0;
+        Flushes++;
+    }
+
+    public bool IsCurrent(in Block b, uint physEip, uint mode) =>
+        b.Valid && b.PhysEip == physEip && b.Mode == mode
+        && b.Generation1 == memory.Generation[physEip >> PhysicalMemory.PageShift]
+        && (b.Page2 == uint.MaxValue || b.Generation2 == memory.Generation[b.Page2]);
+}

@@ -1,0 +1,287 @@
+using StringBuilder = System.Text.StringBuilder;
+using Iced.Intel;
+using Vmi.Cpu.Decode;
+using Vmi.Cpu.Memory;
+
+namespace Vmi.Cpu;
+
+/// <summary>
+/// The run loop: find (or decode) the block at CS:EIP by physical address, execute its µops,
+/// retire instructions exactly up to the budget, deliver faults and interrupts between
+/// instructions. Interrupts are recognised at block boundaries, which are deterministic.
+/// </summary>
+public sealed unsafe partial class Cpu
+{
+    private const int MaxBlockInstructions = 32;
+
+    private readonly BlockCache blocks;
+    private readonly byte[] codeBuffer = new byte[4096 + 16];
+    private readonly Decoder decoder16, decoder32;
+    private readonly BufferCodeReader codeReader = new();
+    private readonly Instruction[] decodeScratch = new Instruction[MaxBlockInstructions];
+
+    /// <summary>Instructions left to run in the current block; zeroed to leave the block early (SMC, stop).</summary>
+    internal int execLimit;
+
+    /// <summary>Set by STI, MOV SS and POP SS: no interrupt before the next instruction has run.</summary>
+    internal bool interruptShadow;
+
+    private readonly uint[] recentBlocks = new uint[16];
+    private int recentIndex;
+
+    /// <summary>Runs until <paramref name="maxInstructions"/> more instructions retired, HLT, or a stop.</summary>
+    public CpuExit Run(long maxInstructions)
+    {
+        long target = InstructionsRetired + maxInstructions;
+        Uop[] pool = blocks.Pool;
+        if (stopRequested)
+        {
+            return TakeStop();
+        }
+        while (true)
+        {
+            long remaining = target - InstructionsRetired;
+            if (remaining <= 0)
+            {
+                return new CpuExit(CpuExitReason.InstructionLimit, null);
+            }
+            if (interruptShadow)
+            {
+                interruptShadow = false;
+                remaining = 1;
+            }
+            else if (InterruptLine && (flagsRest & EFlags.IF) != 0)
+            {
+                DeliverExternalInterrupt();
+                if (stopRequested) return TakeStop();
+            }
+            if (Halted)
+            {
+                return new CpuExit(CpuExitReason.Halted, null);
+            }
+
+            int blockIndex = FindBlock();
+            if (blockIndex < 0)
+            {
+                if (stopRequested) return TakeStop();
+                DeliverPendingFault();
+                if (stopRequested) return TakeStop();
+                continue;
+            }
+            ref Block b = ref blocks.Slots[blockIndex];
+            int first = b.First;
+            execLimit = (int)Math.Min(b.Count, remaining);
+            uint eipMask = segs[SegReg.Cs].Big ? 0xFFFF_FFFFu : 0xFFFFu;
+            int done = 0;
+            int status = Status.Next;
+            while (done < execLimit)
+            {
+                ref Uop u = ref pool[first + done];
+                status = Execute(ref u);
+                if (status == Status.Next)
+                {
+                    Eip = (Eip + u.Length) & eipMask;
+                    done++;
+                    continue;
+                }
+                if (status is Status.Jump or Status.Exit)
+                {
+                    done++;
+                }
+                break;
+            }
+            InstructionsRetired += done;
+            if (status == Status.Fault)
+            {
+                DeliverPendingFault();
+            }
+            if (stopRequested)
+            {
+                return TakeStop();
+            }
+        }
+    }
+
+    private CpuExit TakeStop()
+    {
+        stopRequested = false;
+        return new CpuExit(stopKind, stopReason);
+    }
+
+    /// <summary>Executes exactly one instruction (tests, single-stepping).</summary>
+    public CpuExit Step() => Run(1);
+
+    /// <summary>Finds or decodes the block at CS:EIP; -1 with a pending fault if the fetch faults.</summary>
+    private int FindBlock()
+    {
+        uint lin = segs[SegReg.Cs].Base + Eip;
+        if ((segFast & (1u << SegReg.Cs)) == 0 && Eip > segs[SegReg.Cs].Limit)
+        {
+            FaultGp();
+            return -1;
+        }
+        uint e = tlb[lin >> 12];
+        uint phys;
+        if ((e & tlbReadMask) != 0)
+        {
+            phys = (e & 0xFFFF_F000) | (lin & 0xFFF);
+        }
+        else if (!Translate(lin, Access.Execute, Cpl == 3, out phys))
+        {
+            return -1;
+        }
+        uint mode = segs[SegReg.Cs].Big ? 1u : 0u;
+        int slot = BlockCache.SlotOf(phys, mode);
+        ref Block b = ref blocks.Slots[slot];
+        if (blocks.IsCurrent(in b, phys, mode) && (b.Page2 == uint.MaxValue || SecondPageStillMapped(in b)))
+        {
+            recentBlocks[recentIndex++ & 15] = lin;
+            return slot;
+        }
+        if (!DecodeBlock(ref b, lin, phys, mode))
+        {
+            return -1;
+        }
+        recentBlocks[recentIndex++ & 15] = lin;
+        return slot;
+    }
+
+    private bool SecondPageStillMapped(in Block b)
+    {
+        return TryTranslateNoSideEffects(b.Linear2, out uint p) && (p >> 12) == b.Page2;
+    }
+
+    private bool DecodeBlock(ref Block b, uint lin, uint phys, uint mode)
+    {
+        if (!Memory.IsRam(phys, 1))
+        {
+            // Executing outside RAM (open bus reads 0xFF): decode from what the bus returns.
+        }
+        int inPage = (int)(0x1000 - (phys & 0xFFF));
+        int avail = inPage;
+        for (int i = 0; i < inPage; i++)
+        {
+            codeBuffer[i] = Memory.Read8(phys + (uint)i);
+        }
+        // Up to 15 bytes from the next page, if it can be fetched; otherwise an instruction
+        // crossing into it is cut, and raises the fetch #PF when it is the first of its block.
+        uint lin2 = (lin & ~0xFFFu) + 0x1000;
+        uint phys2 = uint.MaxValue;
+        CpuFault savedFault = pendingFault;
+        uint savedCr2 = Cr2;
+        bool secondOk = Translate(lin2, Access.Execute, Cpl == 3, out uint p2);
+        if (secondOk)
+        {
+            phys2 = p2;
+            for (int i = 0; i < 15; i++)
+            {
+                codeBuffer[inPage + i] = Memory.Read8(p2 + (uint)i);
+            }
+            avail = inPage + 15;
+        }
+        CpuFault secondFault = pendingFault;
+        pendingFault = savedFault;
+        uint secondCr2 = Cr2;
+        Cr2 = savedCr2;
+
+        Decoder decoder = mode == 1 ? decoder32 : decoder16;
+        codeReader.Reset(codeBuffer, avail);
+        decoder.IP = Eip;
+        int count = 0;
+        int offset = 0;
+        bool crossed = false;
+        while (count < MaxBlockInstructions && offset < inPage)
+        {
+            decoder.Decode(out decodeScratch[count]);
+            ref Instruction ins = ref decodeScratch[count];
+            if (decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                if (count == 0)
+                {
+                    // The first instruction runs into a page we cannot fetch: that is its #PF.
+                    if (!secondOk)
+                    {
+                        pendingFault = secondFault;
+                        Cr2 = secondCr2;
+                        return false;
+                    }
+                    ins = default;
+                }
+                break;
+            }
+            offset += ins.Length;
+            count++;
+            if (offset > inPage) crossed = true;
+            if ((UopBuilder.EndsBlock(in ins))) break;
+        }
+        if (count == 0)
+        {
+            // Nothing decodable (should not happen: an invalid encoding still decodes as one invalid instruction).
+            Fault(Vectors.UD);
+            return false;
+        }
+        int firstUop = blocks.Reserve(count);
+        Uop[] pool = blocks.Pool;
+        for (int i = 0; i < count; i++)
+        {
+            pool[firstUop + i] = UopBuilder.Build(in decodeScratch[i]);
+        }
+        b = new Block
+        {
+            PhysEip = phys,
+            Mode = mode,
+            First = firstUop,
+            Count = count,
+            Generation1 = Memory.Generation[Math.Min(phys >> PhysicalMemory.PageShift, (uint)Memory.PageCount - 1)],
+            Page2 = crossed ? phys2 >> 12 : uint.MaxValue,
+            Linear2 = lin2,
+            Valid = true,
+        };
+        Memory.MarkCode(phys, Math.Min(offset, inPage));
+        if (crossed)
+        {
+            Memory.MarkCode(phys2, offset - inPage);
+            b.Generation2 = Memory.Generation[Math.Min(phys2 >> 12, (uint)Memory.PageCount - 1)];
+        }
+        Counters.BlocksDecoded++;
+        Counters.InstructionsDecoded += count;
+        return true;
+    }
+
+    /// <summary>A register dump and the most recent block addresses, for VM-stop diagnostics.</summary>
+    public string DescribeState()
+    {
+        var sb = new StringBuilder();
+        sb.Append($"EAX={R(0):X8} ECX={R(1):X8} EDX={R(2):X8} EBX={R(3):X8} ESP={R(4):X8} EBP={R(5):X8} ESI={R(6):X8} EDI={R(7):X8}\n");
+        sb.Append($"EIP={Eip:X8} EFLAGS={Eflags:X8} CPL={Cpl} CR0={Cr0Value:X8} CR2={Cr2:X8} CR3={Cr3Value:X8} CR4={Cr4Value:X8}\n");
+        for (int s = 0; s < 6; s++)
+        {
+            sb.Append($"{SegReg.Names[s].ToUpperInvariant()}={segs[s]}\n");
+        }
+        sb.Append($"GDT={Gdtr.Base:X8}/{Gdtr.Limit:X4} IDT={Idtr.Base:X8}/{Idtr.Limit:X4} TR={Tr.Selector:X4} LDTR={Ldtr.Selector:X4}\n");
+        sb.Append("recent blocks (oldest first):");
+        for (int i = 0; i < 16; i++)
+        {
+            uint a = recentBlocks[(recentIndex + i) & 15];
+            if (a != 0) sb.Append($" {a:X8}");
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>Feeds Iced from a reusable byte buffer (no allocation per block).</summary>
+internal sealed class BufferCodeReader : CodeReader
+{
+    private byte[] buffer = [];
+    private int length;
+    private int position;
+
+    public void Reset(byte[] data, int count)
+    {
+        buffer = data;
+        length = count;
+        position = 0;
+    }
+
+    public override int ReadByte() => position < length ? buffer[position++] : -1;
+}

@@ -1,0 +1,64 @@
+namespace Vmi.Machine.Boot;
+
+/// <summary>
+/// Guest-physical addresses of the PC memory map, in one place so the machine, the loader and
+/// the firmware tables cannot disagree. "End" constants are exclusive.
+/// </summary>
+/// <remarks>
+/// <code>
+/// 0x00000000 ┬ real-mode IVT                     (IvtStart..IvtEnd)
+/// 0x00000400 ┼ BIOS data area                    (BdaStart..BdaEnd)
+/// 0x00000500 ┼ free conventional RAM
+/// 0x00009000 ┼ multiboot info area               (MultibootInfo..MultibootInfoEnd)
+/// 0x00010000 ┼ free conventional RAM
+/// 0x0009FC00 ┼ extended BIOS data area (EBDA)     reserved, 1 KiB
+/// 0x000A0000 ┼ VGA frame buffer hole             not RAM
+/// 0x000C0000 ┼ option-ROM window                 not RAM
+/// 0x000E0000 ┼ upper BIOS area                   not RAM
+/// 0x000F0000 ┼ system BIOS                       reserved
+/// 0x00100000 ┴ extended memory: kernels load here
+/// </code>
+/// The multiboot info area sits at 0x9000 because QEMU puts its e820 map and info structure
+/// there too: both are below 64 KiB (reachable from real mode), above the IVT/BDA, and well clear
+/// of the EBDA.
+/// </remarks>
+public static class GuestLayout
+{
+    public const uint IvtStart = 0x0000_0000;
+    public const uint IvtEnd = 0x0000_0400;
+    public const uint BdaStart = 0x0000_0400;
+    public const uint BdaEnd = 0x0000_0500;
+
+    /// <summary>Conventional RAM usable by the guest: 639 KiB, the rest of the first 640 KiB is the EBDA.</summary>
+    public const uint LowRamStart = 0x0000_0000;
+    public const uint LowRamEnd = 0x0009_FC00;
+
+    public const uint EbdaStart = 0x0009_FC00;
+    public const uint EbdaEnd = 0x000A_0000;
+
+    /// <summary>Legacy VGA window; memory-mapped I/O, never RAM.</summary>
+    public const uint VgaStart = 0x000A_0000;
+    public const uint VgaEnd = 0x000C_0000;
+
+    /// <summary>Where the BIOS scans for option ROMs (VGA BIOS at the start, then others on 2 KiB boundaries).</summary>
+    public const uint OptionRomStart = 0x000C_0000;
+    public const uint OptionRomEnd = 0x000E_0000;
+
+    public const uint UpperBiosStart = 0x000E_0000;
+    public const uint UpperBiosEnd = 0x000F_0000;
+
+    public const uint BiosStart = 0x000F_0000;
+    public const uint BiosEnd = 0x0010_0000;
+
+    /// <summary>1 MiB: first byte of extended memory, the usual kernel load address.</summary>
+    public const uint HighMemoryStart = 0x0010_0000;
+
+    /// <summary>Start of the area holding the multiboot info structure, memory map, loader name and command line.</summary>
+    public const uint MultibootInfo = 0x0000_9000;
+
+    /// <summary>Exclusive end of the multiboot info area (28 KiB, so long command lines still fit).</summary>
+    public const uint MultibootInfoEnd = 0x0001_0000;
+
+    /// <summary>Smallest RAM size we boot with: 1 MiB of legacy space plus 1 MiB for the kernel.</summary>
+    public const uint MinimumRamBytes = 0x0020_0000;
+}

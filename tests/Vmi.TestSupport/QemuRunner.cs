@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Vmi.TestSupport;
+
+/// <summary>
+/// Runs kernels on QEMU (the reference machine for differential tests) and builds the test
+/// kernel from tests/assets/testkernel.
+/// </summary>
+public static class QemuRunner
+{
+    public const string QemuBinary = "qemu-system-i386";
+
+    /// <summary>Overrides the repository root, for running these helpers from a build outside the repo.</summary>
+    public const string RepoRootVariable = "VMI_REPO_ROOT";
+
+    private static readonly Lock BuildLock = new();
+    private static string? s_testKernel;
+
+    /// <summary>Full path of qemu-system-i386 on PATH, or null when QEMU is not installed.</summary>
+    public static string? FindQemu() => FindOnPath(QemuBinary);
+
+    /// <summary>
+    /// Boots <paramref name="kernelPath"/> (a multiboot or Linux kernel) with the serial port on
+    /// stdout, no display or monitor, no reboot (a triple fault ends the run) and the debug-exit
+    /// device at port 0xF4. The run is killed after <paramref name="timeout"/>.
+    /// </summary>
+    public static QemuResult Run(string kernelPath, string cmdline, TimeSpan timeout, string? optionRom = null, int memoryMiB = 64)
+    {
+        string qemu = FindQemu() ?? throw new InvalidOperationException($"{QemuBinary} is not on PATH; install the qemu-system-x86 package");
+        if (!File.Exists(kernelPath))
+            throw new FileNotFoundException($"kernel image '{kernelPath}' does not exist", kernelPath);
+        if (optionRom is not null && !File.Exists(optionRom))
+            throw new FileNotFoundException($"option ROM '{optionRom}' does not exist", optionRom);
+        ArgumentOutOfRangeException.ThrowIfLessThan(memoryMiB, 2);
+
+        var psi = new ProcessStartInfo(qemu)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     "-kernel", kernelPath, "-append", cmdline,
+                     "-serial", "stdio", "-display", "none", "-monitor", "none", "-no-reboot",
+                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                     "-m", memoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        if (optionRom is not null)
+        {
+            psi.ArgumentList.Add("-option-rom");
+            psi.ArgumentList.Add(optionRom);
+        }
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {qemu}");
+        process.StandardInput.Close(); // the guest gets EOF, never the test runner's terminal
+        var stdout = new MemoryStream();
+        var stdoutTask = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderrTask = process.StandardError.ReadToEndAsync();
+
+        bool timedOut = !process.WaitForExit(timeout);
+        if (timedOut)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        stdoutTask.Wait();
+        byte[] bytes = stdout.ToArray();
+        return new QemuResult(Encoding.UTF8.GetString(bytes), process.ExitCode, timedOut)
+        {
+            StdoutBytes = bytes,
+            Stderr = stderrTask.Result,
+        };
+    }
+
+    /// <summary>The directory containing Vmi.sln, searched upwards from the test binaries and the current directory.</summary>
+    public static string FindRepoRoot()
+    {
+        if (Environment.GetEnvironmentVariable(RepoRootVariable) is { Length: > 0 } overridden)
+        {
+            return File.Exists(Path.Combine(overridden, "Vmi.sln"))
+                ? Path.GetFullPath(overridden)
+                : throw new InvalidOperationException($"{RepoRootVariable}='{overridden}' does not contain Vmi.sln");
+        }
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Vmi.sln")))
+                    return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException(
+            $"no Vmi.sln above '{AppContext.BaseDirectory}' or '{Directory.GetCurrentDirectory()}'; set {RepoRootVariable}");
+    }
+
+    /// <summary>
+    /// Builds tests/assets/testkernel with make into an object directory beside the test binaries
+    /// (so the source tree stays clean and parallel test projects do not share outputs), once per
+    /// process, and returns the path of testkernel.elf. make's output is in the exception on failure.
+    /// </summary>
+    public static string BuildTestKernel()
+    {
+        lock (BuildLock)
+        {
+            if (s_testKernel is not null)
+                return s_testKernel;
+
+            string source = Path.Combine(FindRepoRoot(), "tests", "assets", "testkernel");
+            string objDir = Path.Combine(AppContext.BaseDirectory, "testkernel-obj");
+            var (exitCode, output) = RunMake(source, objDir);
+            string elf = Path.Combine(objDir, "testkernel.elf");
+            if (exitCode != 0 || !File.Exists(elf))
+                throw new InvalidOperationException($"building the test kernel failed (make exit code {exitCode}):\n{output}");
+            return s_testKernel = elf;
+        }
+    }
+
+    private static (int ExitCode, string Output) RunMake(string source, string objDir)
+    {
+        string make = FindOnPath("make") ?? throw new InvalidOperationException("make is not on PATH; the test kernel needs make, gcc and ld");
+        var psi = new ProcessStartInfo(make)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-C");
+        psi.ArgumentList.Add(source);
+        psi.ArgumentList.Add($"O={objDir}");
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start make");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return (-1, $"make timed out after 5 minutes\n{stdout.Result}{stderr.Result}");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string? FindOnPath(string name)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        return null;
+    }
+}
