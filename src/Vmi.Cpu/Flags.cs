@@ -150,7 +150,7 @@ public sealed partial class Cpu
         SetFlagsEager((f & ~mask) | (value & mask));
     }
 
-    internal bool IF => (flagsRest & EFlags.IF) != 0;
+    public bool IF => (flagsRest & EFlags.IF) != 0;
 
     internal bool DF => (flagsRest & EFlags.DF) != 0;
 

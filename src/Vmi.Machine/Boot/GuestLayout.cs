@@ -61,4 +61,18 @@ public static class GuestLayout
 
     /// <summary>Smallest RAM size we boot with: 1 MiB of legacy space plus 1 MiB for the kernel.</summary>
     public const uint MinimumRamBytes = 0x0020_0000;
+
+    /// <summary>
+    /// A three-entry flat GDT (null, code 0x08, data 0x10) the loader leaves for the kernel, as
+    /// QEMU's multiboot option ROM does, so a kernel that reloads segment registers before its
+    /// own LGDT still finds valid descriptors. It sits in free low memory below the info area.
+    /// </summary>
+    public const uint BootGdt = 0x0000_0500;
+
+    public const ushort BootCodeSelector = 0x08;
+    public const ushort BootDataSelector = 0x10;
+
+    /// <summary>The option-ROM and BIOS window is read-only to the guest, as on a PC.</summary>
+    public const uint ReadOnlyWindowStart = OptionRomStart;
+    public const uint ReadOnlyWindowEnd = BiosEnd;
 }

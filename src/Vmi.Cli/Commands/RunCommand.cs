@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Vmi.Cpu;
+using Vmi.Machine;
+
+namespace Vmi.Cli.Commands;
+
+/// <summary>`vmi run KERNEL.elf`: boots a multiboot kernel on the machine and reports what happened.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var kernel = new Argument<FileInfo>("kernel") { Description = "multiboot ELF32 kernel to boot" };
+        var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
+        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline)", DefaultValueFactory = _ => "" };
+        var cpu = new Option<string>("--cpu") { Description = "CPU model: " + string.Join(", ", CpuModel.All.Select(m => m.Name)), DefaultValueFactory = _ => CpuModel.Pentium4.Name };
+        var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
+        var serial = new Option<FileInfo?>("--serial") { Description = "write the guest's COM1 output to FILE instead of stdout" };
+        var json = new Option<string?>("--json") { Description = "write the run summary as JSON to FILE ('-' for stdout)" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no summary on stderr" };
+
+        var command = new Command("run", "boot a multiboot kernel and run it until it exits")
+        {
+            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet,
+        };
+        command.SetAction(parse => Execute(
+            parse.GetValue(kernel)!,
+            parse.GetValue(memory)!,
+            parse.GetValue(cmdline) ?? "",
+            parse.GetValue(cpu)!,
+            parse.GetValue(maxInstructions),
+            parse.GetValue(serial),
+            parse.GetValue(json),
+            parse.GetValue(quiet)));
+        return command;
+    }
+
+    private static int Execute(FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+        FileInfo? serialFile, string? jsonPath, bool quiet)
+    {
+        if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
+        {
+            return UsageError($"--memory: {sizeError}");
+        }
+        if (memoryBytes > uint.MaxValue)
+        {
+            return UsageError($"--memory: {memoryText} is more than a 32-bit machine can address");
+        }
+        CpuModel? model = CpuModel.Find(cpuName);
+        if (model is null)
+        {
+            return UsageError($"--cpu: unknown model '{cpuName}' (known: {string.Join(", ", CpuModel.All.Select(m => m.Name))})");
+        }
+        if (maxInstructions is <= 0)
+        {
+            return UsageError("--max-instructions must be positive");
+        }
+        byte[] image;
+        try
+        {
+            image = File.ReadAllBytes(kernel.FullName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return UsageError($"cannot read kernel '{kernel.FullName}': {e.Message}");
+        }
+
+        Stream serialStream;
+        try
+        {
+            serialStream = serialFile is null ? Console.OpenStandardOutput() : File.Create(serialFile.FullName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return UsageError($"--serial: cannot create '{serialFile!.FullName}': {e.Message}");
+        }
+
+        using (serialStream)
+        {
+            Vm vm;
+            try
+            {
+                vm = Vm.BootMultiboot(new VmConfig
+                {
+                    MemoryBytes = (uint)memoryBytes,
+                    CommandLine = cmdline,
+                    CpuModel = model,
+                    SerialOutput = serialStream,
+                }, image);
+            }
+            catch (VmBuildException e)
+            {
+                return UsageError($"{kernel.Name}: {e.Message}");
+            }
+            AttachConsoleInput(vm);
+            VmRunResult result = vm.Run(maxInstructions ?? long.MaxValue);
+            int exitCode = ExitCodeFor(result);
+            if (!quiet)
+            {
+                WriteSummary(Console.Error, result, model, exitCode);
+            }
+            if (jsonPath is not null)
+            {
+                WriteJson(jsonPath, result, model, exitCode, kernel.FullName, cmdline);
+            }
+            return exitCode;
+        }
+    }
+
+    /// <summary>The guest's debug-exit status passes through ((v &lt;&lt; 1) | 1, as QEMU's isa-debug-exit); a clean halt is 0.</summary>
+    public static int ExitCodeFor(VmRunResult r) => r.Reason switch
+    {
+        VmExitReason.DebugExit => r.GuestExitCode ?? (int)ExitCode.Failure,
+        VmExitReason.Halted => (int)ExitCode.Success,
+        _ => (int)ExitCode.Failure,
+    };
+
+    private static void AttachConsoleInput(Vm vm)
+    {
+        if (Console.IsInputRedirected)
+        {
+            return;
+        }
+        var queue = new ConcurrentQueue<byte[]>();
+        var reader = new Thread(() =>
+        {
+            using Stream stdin = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            int n;
+            while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                queue.Enqueue(buffer[..n]);
+            }
+        })
+        { IsBackground = true, Name = "vmi-stdin" };
+        reader.Start();
+        // Host input reaches the UART only between CPU slices, on the guest thread.
+        vm.BetweenSlices = () =>
+        {
+            while (queue.TryDequeue(out byte[]? chunk))
+            {
+                vm.Board.Uart.EnqueueInput(chunk);
+            }
+        };
+    }
+
+    private static void WriteSummary(TextWriter w, VmRunResult r, CpuModel model, int exitCode)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine($"vmi: {Describe(r)}");
+        w.WriteLine(string.Format(inv, "vmi: {0:N0} instructions on {1}, guest time {2:F6} s, host time {3:F3} s, {4:F1} MIPS, exit code {5}",
+            r.Instructions, model.Name, r.GuestSeconds, r.HostSeconds, r.Mips, exitCode));
+    }
+
+    private static string Describe(VmRunResult r) => r.Reason switch
+    {
+        VmExitReason.DebugExit => $"guest exit through the debug port: status {r.GuestExitCode} ({r.Detail})",
+        VmExitReason.Halted => r.Detail,
+        _ => $"{r.Reason}: {r.Detail}",
+    };
+
+    private static void WriteJson(string path, VmRunResult r, CpuModel model, int exitCode, string kernel, string cmdline)
+    {
+        var summary = new
+        {
+            kernel,
+            cmdline,
+            cpu = model.Name,
+            exitReason = r.Reason.ToString(),
+            guestExitCode = r.GuestExitCode,
+            exitCode,
+            detail = r.Detail,
+            instructions = r.Instructions,
+            guestSeconds = r.GuestSeconds,
+            hostSeconds = r.HostSeconds,
+            mips = r.Mips,
+            counters = new
+            {
+                r.Counters.BlocksDecoded,
+                r.Counters.InstructionsDecoded,
+                r.Counters.TlbMisses,
+                r.Counters.PageWalks,
+                r.Counters.Exceptions,
+                r.Counters.ExternalInterrupts,
+                r.Counters.SoftwareInterrupts,
+                r.Counters.PortReads,
+                r.Counters.PortWrites,
+                r.Counters.SelfModifyingWrites,
+            },
+        };
+        string text = JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true });
+        if (path == "-")
+        {
+            Console.Out.WriteLine(text);
+        }
+        else
+        {
+            File.WriteAllText(path, text + Environment.NewLine);
+        }
+    }
+
+    private static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"vmi: {message}");
+        return (int)ExitCode.Usage;
+    }
+}

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Vmi.Cli.Commands;
+
+namespace Vmi.Cli;
+
+/// <summary>The `vmi` command: a table of subcommands, one file each (kvmtool's builtin-*.c shape).</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("vmi: an i386 machine, VMI ROMs and hypervisors you can run, measure and compare")
+        {
+            RunCommand.Create(),
+        };
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"vmi: {error.Message}");
+            }
+            Console.Error.WriteLine("Try 'vmi --help'.");
+            return (int)ExitCode.Usage;
+        }
+        return parse.Invoke();
+    }
+}
+
+/// <summary>Process exit codes. A guest's debug-exit status is passed through instead when it exits that way.</summary>
+public enum ExitCode
+{
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+}

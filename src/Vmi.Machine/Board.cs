@@ -1,0 +1,77 @@
+using Vmi.Cpu;
+using Vmi.Machine.Devices;
+using Vmi.Machine.Time;
+
+namespace Vmi.Machine;
+
+/// <summary>
+/// The PC around the CPU: the port bus and the legacy devices. This is the only file that knows
+/// port numbers and IRQ wiring (Firecracker's device_manager/legacy.rs).
+/// </summary>
+public sealed class Board : ICpuPlatform
+{
+    public const ushort Com1Port = 0x3F8;
+    public const int Com1Irq = 4;
+    public const ushort DebugExitIoBase = 0xF4;
+
+    private readonly Vmi.Cpu.Cpu cpu;
+
+    public Board(Vmi.Cpu.Cpu cpu, GuestClock clock, TimerQueue timers, Stream serialOutput)
+    {
+        this.cpu = cpu;
+        Clock = clock;
+        Timers = timers;
+        Bus = new IoBus();
+        Pic = new DualPic();
+        Pic.PendingChanged += () => cpu.InterruptLine = Pic.HasPendingInterrupt;
+        Pit = new Pit8254(clock, timers, Pic.GetLine(0));
+        Uart = new Uart16550(serialOutput, Pic.GetLine(Com1Irq));
+        DebugExit = new DebugExitPort(code =>
+        {
+            GuestExitCode = code;
+            cpu.RequestStop(CpuExitReason.StopRequested, $"guest wrote {(code - 1) >> 1} to the debug-exit port 0x{DebugExitIoBase:X}");
+        });
+
+        Bus.Register(0x20, 2, Pic.Master);
+        Bus.Register(0xA0, 2, Pic.Slave);
+        Bus.Register(0x40, 4, Pit);
+        Bus.Register(0x61, 1, new SystemControlPortB(Pit));
+        Bus.Register(Com1Port, 8, Uart);
+        Bus.Register(DebugExitIoBase, 4, DebugExit);
+        // Ports guests probe that need no model: POST/delay ports and the fast-A20 gate (A20 is always on).
+        Bus.Register(0x80, 1, new NullPort(0xFF, "POST code / I/O delay"));
+        Bus.Register(0xED, 1, new NullPort(0xFF, "I/O delay"));
+        Bus.Register(0x92, 1, new NullPort(0x02, "fast A20 gate (A20 always enabled)"));
+        cpu.Platform = this;
+    }
+
+    public IoBus Bus { get; }
+
+    public DualPic Pic { get; }
+
+    public Pit8254 Pit { get; }
+
+    public Uart16550 Uart { get; }
+
+    public DebugExitPort DebugExit { get; }
+
+    public GuestClock Clock { get; }
+
+    public TimerQueue Timers { get; }
+
+    /// <summary>(v &lt;&lt; 1) | 1 after the guest wrote v to the debug-exit port, as QEMU's isa-debug-exit reports it.</summary>
+    public int? GuestExitCode { get; private set; }
+
+    public uint PortRead(ushort port, int size) => Bus.Read(port, size);
+
+    public void PortWrite(ushort port, int size, uint value) => Bus.Write(port, size, value);
+
+    public byte AcknowledgeInterrupt()
+    {
+        byte vector = (byte)Pic.Acknowledge();
+        cpu.InterruptLine = Pic.HasPendingInterrupt;
+        return vector;
+    }
+
+    public ulong TimestampCounter => (ulong)Clock.Ticks;
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Vmi.Cpu;
+using Vmi.Cpu.Memory;
+using Vmi.Machine.Boot;
+using Vmi.Machine.Time;
+
+namespace Vmi.Machine;
+
+/// <summary>Why a VM run ended.</summary>
+public enum VmExitReason
+{
+    /// <summary>The guest wrote to the debug-exit port.</summary>
+    DebugExit,
+
+    /// <summary>HLT with interrupts disabled, or with nothing left that could wake the CPU.</summary>
+    Halted,
+
+    InstructionLimit,
+    TripleFault,
+    Unsupported,
+    HypervisorStop,
+}
+
+/// <summary>The outcome of <see cref="Vm.Run"/>.</summary>
+public sealed record VmRunResult(
+    VmExitReason Reason,
+    int? GuestExitCode,
+    string Detail,
+    long Instructions,
+    double GuestSeconds,
+    double HostSeconds,
+    CpuCounters Counters)
+{
+    public double Mips => HostSeconds > 0 ? Instructions / HostSeconds / 1e6 : 0;
+}
+
+/// <summary>
+/// A PC: memory with the read-only ROM window, the CPU, the board's devices, guest time, and
+/// the run loop that interleaves CPU slices with timer events (deterministic: every event is
+/// scheduled in guest ticks derived from retired instructions).
+/// </summary>
+public sealed class Vm
+{
+    private Vm(VmConfig config)
+    {
+        Config = config;
+        Memory = new PhysicalMemory(config.MemoryBytes);
+        Memory.SetReadOnly(GuestLayout.ReadOnlyWindowStart, GuestLayout.ReadOnlyWindowEnd - GuestLayout.ReadOnlyWindowStart);
+        Cpu = new Vmi.Cpu.Cpu(Memory, config.CpuModel);
+        Clock = new GuestClock(config.NominalHz, () => Cpu.InstructionsRetired);
+        Timers = new TimerQueue();
+        Board = new Board(Cpu, Clock, Timers, config.SerialOutput);
+    }
+
+    public VmConfig Config { get; }
+
+    public PhysicalMemory Memory { get; }
+
+    public Vmi.Cpu.Cpu Cpu { get; }
+
+    public GuestClock Clock { get; }
+
+    public TimerQueue Timers { get; }
+
+    public Board Board { get; }
+
+    /// <summary>Builds a VM and loads a multiboot kernel, leaving the CPU at its entry point as a multiboot loader would.</summary>
+    public static Vm BootMultiboot(VmConfig config, ReadOnlySpan<byte> kernelImage)
+    {
+        if (config.MemoryBytes < GuestLayout.MinimumRamBytes || config.MemoryBytes % 4096 != 0 || config.MemoryBytes > 2040u << 20)
+        {
+            throw new VmBuildException($"memory size {config.MemoryBytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB");
+        }
+        MultibootImage image;
+        byte[] info;
+        uint infoAddress;
+        try
+        {
+            image = MultibootImage.Parse(kernelImage);
+            image.ValidateFor(config.MemoryBytes);
+            info = MultibootInfoBuilder.Build(config.MemoryBytes, config.CommandLine, out infoAddress);
+        }
+        catch (BootImageException e)
+        {
+            throw new VmBuildException(e.Message, e);
+        }
+        var vm = new Vm(config);
+        foreach (LoadSegment s in image.Segments)
+        {
+            vm.Memory.Load(s.PhysicalAddress, s.FileBytes);
+            uint bss = s.MemorySize - (uint)s.FileBytes.Length;
+            if (bss > 0)
+            {
+                vm.Memory.Fill(s.PhysicalAddress + (uint)s.FileBytes.Length, bss, 0);
+            }
+        }
+        vm.Memory.Load(infoAddress, info);
+        vm.InstallBootGdt();
+        // Multiboot machine state: flat 32-bit protected mode, paging off, IF clear,
+        // EAX = magic, EBX = physical address of the information structure.
+        vm.Cpu.EnterFlatProtectedMode(image.EntryPoint, GuestLayout.BootCodeSelector, GuestLayout.BootDataSelector);
+        vm.Cpu.Eax = MultibootInfoBuilder.BootloaderMagic;
+        vm.Cpu.Ebx = infoAddress;
+        vm.Cpu.Eflags = EFlags.Reserved1;
+        return vm;
+    }
+
+    private void InstallBootGdt()
+    {
+        Span<byte> gdt = stackalloc byte[24];
+        BitConverter.TryWriteBytes(gdt[8..], 0x0000_FFFFu);
+        BitConverter.TryWriteBytes(gdt[12..], 0x00CF_9B00u);
+        BitConverter.TryWriteBytes(gdt[16..], 0x0000_FFFFu);
+        BitConverter.TryWriteBytes(gdt[20..], 0x00CF_9300u);
+        Memory.Load(GuestLayout.BootGdt, gdt);
+        Cpu.Gdtr = new TableRegister { Base = GuestLayout.BootGdt, Limit = 23 };
+    }
+
+    /// <summary>How many instructions the CPU runs at most between two looks at host-side input.</summary>
+    public const long SliceInstructions = 1_000_000;
+
+    /// <summary>Called between CPU slices on the guest thread (host input, UI); must not touch guest state except through devices.</summary>
+    public Action? BetweenSlices { get; set; }
+
+    /// <summary>Runs until the guest exits, stops, or <paramref name="maxInstructions"/> retire.</summary>
+    public VmRunResult Run(long maxInstructions = long.MaxValue)
+    {
+        var sw = Stopwatch.StartNew();
+        long start = Cpu.InstructionsRetired;
+        long limit = maxInstructions == long.MaxValue ? long.MaxValue : start + maxInstructions;
+        while (true)
+        {
+            Timers.RunDue(Clock.Ticks);
+            BetweenSlices?.Invoke();
+            long left = limit - Cpu.InstructionsRetired;
+            if (left <= 0)
+            {
+                return Finish(VmExitReason.InstructionLimit, $"instruction limit of {maxInstructions} reached at eip 0x{Cpu.Eip:X8}", sw, start);
+            }
+            long untilTimer = Timers.NextDeadline == long.MaxValue ? long.MaxValue : Math.Max(1, Timers.NextDeadline - Clock.Ticks);
+            long slice = Math.Min(Math.Min(left, untilTimer), SliceInstructions);
+            CpuExit exit = Cpu.Run(slice);
+            switch (exit.Reason)
+            {
+                case CpuExitReason.InstructionLimit:
+                    continue;
+                case CpuExitReason.Halted:
+                    if (!Cpu.IF)
+                    {
+                        Board.Uart.Flush();
+                        return Finish(VmExitReason.Halted, $"the guest halted with interrupts disabled at eip 0x{Cpu.Eip:X8}", sw, start);
+                    }
+                    if (Timers.NextDeadline == long.MaxValue && !Cpu.InterruptLine)
+                    {
+                        return Finish(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with no timer armed: nothing can wake it", sw, start);
+                    }
+                    if (!Cpu.InterruptLine)
+                    {
+                        // Idle: guest time jumps to the next timer event (no host time is spent waiting).
+                        Clock.SkipIdleTo(Timers.NextDeadline);
+                    }
+                    continue;
+                case CpuExitReason.StopRequested:
+                    return Finish(VmExitReason.DebugExit, exit.Detail ?? "stop requested", sw, start);
+                case CpuExitReason.TripleFault:
+                    return Finish(VmExitReason.TripleFault, exit.Detail ?? "triple fault", sw, start);
+                case CpuExitReason.Unsupported:
+                    return Finish(VmExitReason.Unsupported, exit.Detail ?? "unsupported", sw, start);
+                default:
+                    return Finish(VmExitReason.HypervisorStop, exit.Detail ?? "stopped by the hypervisor", sw, start);
+            }
+        }
+    }
+
+    private VmRunResult Finish(VmExitReason reason, string detail, Stopwatch sw, long start)
+    {
+        Board.Uart.Flush();
+        return new VmRunResult(reason, Board.GuestExitCode, detail, Cpu.InstructionsRetired - start, Clock.Seconds, sw.Elapsed.TotalSeconds, Cpu.Counters);
+    }
+}

@@ -1,0 +1,33 @@
+using Vmi.Cpu;
+
+namespace Vmi.Machine;
+
+/// <summary>Everything needed to build a VM. Guest time runs at <see cref="NominalHz"/> ticks per second, one tick per instruction.</summary>
+public sealed record VmConfig
+{
+    public const uint DefaultMemoryBytes = 64u << 20;
+
+    /// <summary>1 GHz nominal clock: one retired instruction is one nanosecond of guest time.</summary>
+    public const long DefaultNominalHz = 1_000_000_000;
+
+    public uint MemoryBytes { get; init; } = DefaultMemoryBytes;
+
+    /// <summary>The command line handed to the kernel (multiboot cmdline), exactly as given.</summary>
+    public string CommandLine { get; init; } = "";
+
+    public CpuModel CpuModel { get; init; } = CpuModel.Pentium4;
+
+    public long NominalHz { get; init; } = DefaultNominalHz;
+
+    /// <summary>Where the guest's COM1 output goes.</summary>
+    public Stream SerialOutput { get; init; } = Stream.Null;
+}
+
+/// <summary>A VM could not be built from its configuration or kernel image (a user error: exit code 2).</summary>
+public sealed class VmBuildException : Exception
+{
+    public VmBuildException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
