@@ -232,7 +232,7 @@ public sealed unsafe partial class Cpu
             Mode = mode,
             First = firstUop,
             Count = count,
-            Generation1 = Memory.Generation[Math.Min(phys >> PhysicalMemory.PageShift, (uint)Memory.PageCount - 1)],
+            Generation1 = blocks.GenerationOf(phys >> PhysicalMemory.PageShift),
             Page2 = crossed ? phys2 >> 12 : uint.MaxValue,
             Linear2 = lin2,
             Valid = true,
@@ -241,7 +241,7 @@ public sealed unsafe partial class Cpu
         if (crossed)
         {
             Memory.MarkCode(phys2, offset - inPage);
-            b.Generation2 = Memory.Generation[Math.Min(phys2 >> 12, (uint)Memory.PageCount - 1)];
+            b.Generation2 = blocks.GenerationOf(phys2 >> PhysicalMemory.PageShift);
         }
         Counters.BlocksDecoded++;
         Counters.InstructionsDecoded += count;

@@ -23,21 +23,21 @@ public sealed unsafe partial class Cpu
                 SetFlagsLogic(size, r);
                 return r;
             case AluKind.Adc:
-            {
-                uint c = CF ? 1u : 0;
-                r = (a + b + c) & mask;
-                lazyCarry = c;
-                SetFlagsArith(FlagOp.Adc, size, a, b, r);
-                return r;
-            }
+                {
+                    uint c = CF ? 1u : 0;
+                    r = (a + b + c) & mask;
+                    lazyCarry = c;
+                    SetFlagsArith(FlagOp.Adc, size, a, b, r);
+                    return r;
+                }
             case AluKind.Sbb:
-            {
-                uint c = CF ? 1u : 0;
-                r = (a - b - c) & mask;
-                lazyCarry = c;
-                SetFlagsArith(FlagOp.Sbb, size, a, b, r);
-                return r;
-            }
+                {
+                    uint c = CF ? 1u : 0;
+                    r = (a - b - c) & mask;
+                    lazyCarry = c;
+                    SetFlagsArith(FlagOp.Sbb, size, a, b, r);
+                    return r;
+                }
             case AluKind.And:
             case AluKind.Test:
                 r = a & b;

@@ -36,31 +36,31 @@ public sealed unsafe partial class Cpu
         switch (size)
         {
             case 1:
-            {
-                uint p = (R(Reg.Eax) & 0xFF) * src;
-                SetReg(2, Reg.Eax, p);
-                overflow = (p & 0xFF00) != 0;
-                low = p & 0xFF;
-                break;
-            }
+                {
+                    uint p = (R(Reg.Eax) & 0xFF) * src;
+                    SetReg(2, Reg.Eax, p);
+                    overflow = (p & 0xFF00) != 0;
+                    low = p & 0xFF;
+                    break;
+                }
             case 2:
-            {
-                uint p = (R(Reg.Eax) & 0xFFFF) * src;
-                SetReg(2, Reg.Eax, p);
-                SetReg(2, Reg.Edx, p >> 16);
-                overflow = (p >> 16) != 0;
-                low = p & 0xFFFF;
-                break;
-            }
+                {
+                    uint p = (R(Reg.Eax) & 0xFFFF) * src;
+                    SetReg(2, Reg.Eax, p);
+                    SetReg(2, Reg.Edx, p >> 16);
+                    overflow = (p >> 16) != 0;
+                    low = p & 0xFFFF;
+                    break;
+                }
             default:
-            {
-                ulong p = (ulong)R(Reg.Eax) * src;
-                R(Reg.Eax) = (uint)p;
-                R(Reg.Edx) = (uint)(p >> 32);
-                overflow = (p >> 32) != 0;
-                low = (uint)p;
-                break;
-            }
+                {
+                    ulong p = (ulong)R(Reg.Eax) * src;
+                    R(Reg.Eax) = (uint)p;
+                    R(Reg.Edx) = (uint)(p >> 32);
+                    overflow = (p >> 32) != 0;
+                    low = (uint)p;
+                    break;
+                }
         }
         SetFlagsEager(SzpFlags(low, size) | (overflow ? EFlags.CF | EFlags.OF : 0));
         return Status.Next;
@@ -73,31 +73,31 @@ public sealed unsafe partial class Cpu
         switch (size)
         {
             case 1:
-            {
-                int p = (sbyte)R(Reg.Eax) * (sbyte)src;
-                SetReg(2, Reg.Eax, (uint)p);
-                overflow = p != (sbyte)p;
-                low = (uint)p & 0xFF;
-                break;
-            }
+                {
+                    int p = (sbyte)R(Reg.Eax) * (sbyte)src;
+                    SetReg(2, Reg.Eax, (uint)p);
+                    overflow = p != (sbyte)p;
+                    low = (uint)p & 0xFF;
+                    break;
+                }
             case 2:
-            {
-                int p = (short)R(Reg.Eax) * (short)src;
-                SetReg(2, Reg.Eax, (uint)p);
-                SetReg(2, Reg.Edx, (uint)p >> 16);
-                overflow = p != (short)p;
-                low = (uint)p & 0xFFFF;
-                break;
-            }
+                {
+                    int p = (short)R(Reg.Eax) * (short)src;
+                    SetReg(2, Reg.Eax, (uint)p);
+                    SetReg(2, Reg.Edx, (uint)p >> 16);
+                    overflow = p != (short)p;
+                    low = (uint)p & 0xFFFF;
+                    break;
+                }
             default:
-            {
-                long p = (long)(int)R(Reg.Eax) * (int)src;
-                R(Reg.Eax) = (uint)p;
-                R(Reg.Edx) = (uint)(p >> 32);
-                overflow = p != (int)p;
-                low = (uint)p;
-                break;
-            }
+                {
+                    long p = (long)(int)R(Reg.Eax) * (int)src;
+                    R(Reg.Eax) = (uint)p;
+                    R(Reg.Edx) = (uint)(p >> 32);
+                    overflow = p != (int)p;
+                    low = (uint)p;
+                    break;
+                }
         }
         SetFlagsEager(SzpFlags(low, size) | (overflow ? EFlags.CF | EFlags.OF : 0));
         return Status.Next;
@@ -144,31 +144,31 @@ public sealed unsafe partial class Cpu
         switch (size)
         {
             case 1:
-            {
-                uint n = R(Reg.Eax) & 0xFFFF;
-                uint q = n / src;
-                if (q > 0xFF) return Fault(Vectors.DE);
-                SetReg(2, Reg.Eax, ((n % src) << 8) | q);
-                break;
-            }
+                {
+                    uint n = R(Reg.Eax) & 0xFFFF;
+                    uint q = n / src;
+                    if (q > 0xFF) return Fault(Vectors.DE);
+                    SetReg(2, Reg.Eax, ((n % src) << 8) | q);
+                    break;
+                }
             case 2:
-            {
-                uint n = ((R(Reg.Edx) & 0xFFFF) << 16) | (R(Reg.Eax) & 0xFFFF);
-                uint q = n / src;
-                if (q > 0xFFFF) return Fault(Vectors.DE);
-                SetReg(2, Reg.Eax, q);
-                SetReg(2, Reg.Edx, n % src);
-                break;
-            }
+                {
+                    uint n = ((R(Reg.Edx) & 0xFFFF) << 16) | (R(Reg.Eax) & 0xFFFF);
+                    uint q = n / src;
+                    if (q > 0xFFFF) return Fault(Vectors.DE);
+                    SetReg(2, Reg.Eax, q);
+                    SetReg(2, Reg.Edx, n % src);
+                    break;
+                }
             default:
-            {
-                ulong n = ((ulong)R(Reg.Edx) << 32) | R(Reg.Eax);
-                ulong q = n / src;
-                if (q > 0xFFFF_FFFF) return Fault(Vectors.DE);
-                R(Reg.Eax) = (uint)q;
-                R(Reg.Edx) = (uint)(n % src);
-                break;
-            }
+                {
+                    ulong n = ((ulong)R(Reg.Edx) << 32) | R(Reg.Eax);
+                    ulong q = n / src;
+                    if (q > 0xFFFF_FFFF) return Fault(Vectors.DE);
+                    R(Reg.Eax) = (uint)q;
+                    R(Reg.Edx) = (uint)(n % src);
+                    break;
+                }
         }
         return Status.Next;
     }
@@ -179,36 +179,36 @@ public sealed unsafe partial class Cpu
         switch (size)
         {
             case 1:
-            {
-                int n = (short)R(Reg.Eax);
-                int d = (sbyte)src;
-                int q = n / d;
-                if (q != (sbyte)q) return Fault(Vectors.DE);
-                SetReg(2, Reg.Eax, (((uint)(n % d) & 0xFF) << 8) | ((uint)q & 0xFF));
-                break;
-            }
+                {
+                    int n = (short)R(Reg.Eax);
+                    int d = (sbyte)src;
+                    int q = n / d;
+                    if (q != (sbyte)q) return Fault(Vectors.DE);
+                    SetReg(2, Reg.Eax, (((uint)(n % d) & 0xFF) << 8) | ((uint)q & 0xFF));
+                    break;
+                }
             case 2:
-            {
-                int n = (int)(((R(Reg.Edx) & 0xFFFF) << 16) | (R(Reg.Eax) & 0xFFFF));
-                int d = (short)src;
-                if (n == int.MinValue && d == -1) return Fault(Vectors.DE);
-                int q = n / d;
-                if (q != (short)q) return Fault(Vectors.DE);
-                SetReg(2, Reg.Eax, (uint)q);
-                SetReg(2, Reg.Edx, (uint)(n % d));
-                break;
-            }
+                {
+                    int n = (int)(((R(Reg.Edx) & 0xFFFF) << 16) | (R(Reg.Eax) & 0xFFFF));
+                    int d = (short)src;
+                    if (n == int.MinValue && d == -1) return Fault(Vectors.DE);
+                    int q = n / d;
+                    if (q != (short)q) return Fault(Vectors.DE);
+                    SetReg(2, Reg.Eax, (uint)q);
+                    SetReg(2, Reg.Edx, (uint)(n % d));
+                    break;
+                }
             default:
-            {
-                long n = (long)(((ulong)R(Reg.Edx) << 32) | R(Reg.Eax));
-                long d = (int)src;
-                if (n == long.MinValue && d == -1) return Fault(Vectors.DE);
-                long q = n / d;
-                if (q != (int)q) return Fault(Vectors.DE);
-                R(Reg.Eax) = (uint)q;
-                R(Reg.Edx) = (uint)(n % d);
-                break;
-            }
+                {
+                    long n = (long)(((ulong)R(Reg.Edx) << 32) | R(Reg.Eax));
+                    long d = (int)src;
+                    if (n == long.MinValue && d == -1) return Fault(Vectors.DE);
+                    long q = n / d;
+                    if (q != (int)q) return Fault(Vectors.DE);
+                    R(Reg.Eax) = (uint)q;
+                    R(Reg.Edx) = (uint)(n % d);
+                    break;
+                }
         }
         return Status.Next;
     }

@@ -59,74 +59,74 @@ public sealed unsafe partial class Cpu
         switch (kind)
         {
             case 0: // ROL
-            {
-                int c = count & (bits - 1);
-                r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & mask;
-                cf = (r & 1) != 0;
-                of = ((r & msb) != 0) ^ cf;
-                SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
-                return r;
-            }
+                {
+                    int c = count & (bits - 1);
+                    r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & mask;
+                    cf = (r & 1) != 0;
+                    of = ((r & msb) != 0) ^ cf;
+                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    return r;
+                }
             case 1: // ROR
-            {
-                int c = count & (bits - 1);
-                r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & mask;
-                cf = (r & msb) != 0;
-                of = cf ^ ((r & (msb >> 1)) != 0);
-                SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
-                return r;
-            }
+                {
+                    int c = count & (bits - 1);
+                    r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & mask;
+                    cf = (r & msb) != 0;
+                    of = cf ^ ((r & (msb >> 1)) != 0);
+                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    return r;
+                }
             case 2: // RCL: rotate through CF, a (bits+1)-bit rotation
-            {
-                int c = size == 4 ? count : count % (bits + 1);
-                if (c == 0) return a;
-                ulong wide = ((ulong)(CF ? 1u : 0) << bits) | a;
-                ulong span = (1UL << (bits + 1)) - 1;
-                wide = ((wide << c) | (wide >> (bits + 1 - c))) & span;
-                r = (uint)wide & mask;
-                cf = ((wide >> bits) & 1) != 0;
-                of = ((r & msb) != 0) ^ cf;
-                SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
-                return r;
-            }
+                {
+                    int c = size == 4 ? count : count % (bits + 1);
+                    if (c == 0) return a;
+                    ulong wide = ((ulong)(CF ? 1u : 0) << bits) | a;
+                    ulong span = (1UL << (bits + 1)) - 1;
+                    wide = ((wide << c) | (wide >> (bits + 1 - c))) & span;
+                    r = (uint)wide & mask;
+                    cf = ((wide >> bits) & 1) != 0;
+                    of = ((r & msb) != 0) ^ cf;
+                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    return r;
+                }
             case 3: // RCR
-            {
-                int c = size == 4 ? count : count % (bits + 1);
-                if (c == 0) return a;
-                bool cin = CF;
-                ulong wide = ((ulong)(cin ? 1u : 0) << bits) | a;
-                ulong span = (1UL << (bits + 1)) - 1;
-                wide = ((wide >> c) | (wide << (bits + 1 - c))) & span;
-                r = (uint)wide & mask;
-                cf = ((wide >> bits) & 1) != 0;
-                of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0);
-                SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
-                return r;
-            }
+                {
+                    int c = size == 4 ? count : count % (bits + 1);
+                    if (c == 0) return a;
+                    bool cin = CF;
+                    ulong wide = ((ulong)(cin ? 1u : 0) << bits) | a;
+                    ulong span = (1UL << (bits + 1)) - 1;
+                    wide = ((wide >> c) | (wide << (bits + 1 - c))) & span;
+                    r = (uint)wide & mask;
+                    cf = ((wide >> bits) & 1) != 0;
+                    of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0);
+                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    return r;
+                }
             case 4: // SHL
             case 6: // SAL
-            {
-                ulong wide = (ulong)a << count;
-                r = (uint)wide & mask;
-                cf = ((wide >> bits) & 1) != 0;
-                of = ((r & msb) != 0) ^ cf;
-                break;
-            }
+                {
+                    ulong wide = (ulong)a << count;
+                    r = (uint)wide & mask;
+                    cf = ((wide >> bits) & 1) != 0;
+                    of = ((r & msb) != 0) ^ cf;
+                    break;
+                }
             case 5: // SHR
-            {
-                r = count >= 32 ? 0 : (a >> count) & mask;
-                cf = count <= 32 && ((a >> (count - 1)) & 1) != 0;
-                of = (a & msb) != 0;
-                break;
-            }
+                {
+                    r = count >= 32 ? 0 : (a >> count) & mask;
+                    cf = count <= 32 && ((a >> (count - 1)) & 1) != 0;
+                    of = (a & msb) != 0;
+                    break;
+                }
             default: // SAR
-            {
-                int sa = (int)SignExtend(a, size);
-                r = (uint)(sa >> Math.Min(count, 31)) & mask;
-                cf = ((sa >> Math.Min(count - 1, 31)) & 1) != 0;
-                of = false;
-                break;
-            }
+                {
+                    int sa = (int)SignExtend(a, size);
+                    r = (uint)(sa >> Math.Min(count, 31)) & mask;
+                    cf = ((sa >> Math.Min(count - 1, 31)) & 1) != 0;
+                    of = false;
+                    break;
+                }
         }
         SetFlagsEager(SzpFlags(r, size) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
         return r;

@@ -40,55 +40,55 @@ public sealed unsafe partial class Cpu
             switch (kind)
             {
                 case StringKind.Movs:
-                {
-                    if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
-                    if (!WriteSeg(SegReg.Es, edi, size, v)) return Status.Fault;
-                    AdvanceIndex(Reg.Esi, step, amask);
-                    AdvanceIndex(Reg.Edi, step, amask);
-                    break;
-                }
+                    {
+                        if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
+                        if (!WriteSeg(SegReg.Es, edi, size, v)) return Status.Fault;
+                        AdvanceIndex(Reg.Esi, step, amask);
+                        AdvanceIndex(Reg.Edi, step, amask);
+                        break;
+                    }
                 case StringKind.Stos:
                     if (!WriteSeg(SegReg.Es, edi, size, GetReg(size, Reg.Eax))) return Status.Fault;
                     AdvanceIndex(Reg.Edi, step, amask);
                     break;
                 case StringKind.Lods:
-                {
-                    if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
-                    SetReg(size, Reg.Eax, v);
-                    AdvanceIndex(Reg.Esi, step, amask);
-                    break;
-                }
+                    {
+                        if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
+                        SetReg(size, Reg.Eax, v);
+                        AdvanceIndex(Reg.Esi, step, amask);
+                        break;
+                    }
                 case StringKind.Cmps:
-                {
-                    if (!ReadSeg(u.Seg, esi, size, out uint a) || !ReadSeg(SegReg.Es, edi, size, out uint b)) return Status.Fault;
-                    Alu(AluKind.Cmp, size, a, b);
-                    AdvanceIndex(Reg.Esi, step, amask);
-                    AdvanceIndex(Reg.Edi, step, amask);
-                    break;
-                }
+                    {
+                        if (!ReadSeg(u.Seg, esi, size, out uint a) || !ReadSeg(SegReg.Es, edi, size, out uint b)) return Status.Fault;
+                        Alu(AluKind.Cmp, size, a, b);
+                        AdvanceIndex(Reg.Esi, step, amask);
+                        AdvanceIndex(Reg.Edi, step, amask);
+                        break;
+                    }
                 case StringKind.Scas:
-                {
-                    if (!ReadSeg(SegReg.Es, edi, size, out uint b)) return Status.Fault;
-                    Alu(AluKind.Cmp, size, GetReg(size, Reg.Eax), b);
-                    AdvanceIndex(Reg.Edi, step, amask);
-                    break;
-                }
+                    {
+                        if (!ReadSeg(SegReg.Es, edi, size, out uint b)) return Status.Fault;
+                        Alu(AluKind.Cmp, size, GetReg(size, Reg.Eax), b);
+                        AdvanceIndex(Reg.Edi, step, amask);
+                        break;
+                    }
                 case StringKind.Ins:
-                {
-                    // Check the destination before the port read: a device read can have side effects.
-                    if (!ProbeWriteSeg(SegReg.Es, edi, size)) return Status.Fault;
-                    uint v = PortIn((ushort)R(Reg.Edx), size);
-                    if (!WriteSeg(SegReg.Es, edi, size, v)) return Status.Fault;
-                    AdvanceIndex(Reg.Edi, step, amask);
-                    break;
-                }
+                    {
+                        // Check the destination before the port read: a device read can have side effects.
+                        if (!ProbeWriteSeg(SegReg.Es, edi, size)) return Status.Fault;
+                        uint v = PortIn((ushort)R(Reg.Edx), size);
+                        if (!WriteSeg(SegReg.Es, edi, size, v)) return Status.Fault;
+                        AdvanceIndex(Reg.Edi, step, amask);
+                        break;
+                    }
                 default: // Outs
-                {
-                    if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
-                    PortOut((ushort)R(Reg.Edx), size, v);
-                    AdvanceIndex(Reg.Esi, step, amask);
-                    break;
-                }
+                    {
+                        if (!ReadSeg(u.Seg, esi, size, out uint v)) return Status.Fault;
+                        PortOut((ushort)R(Reg.Edx), size, v);
+                        AdvanceIndex(Reg.Esi, step, amask);
+                        break;
+                    }
             }
             if (!rep) return Status.Next;
             DecrementCounter(amask);

@@ -108,16 +108,16 @@ public sealed unsafe partial class Cpu
                 ecx = m.IsAmd && m.HardwareVirtualization ? CpuidBits.Svm : 0;
                 break;
             case >= 0x8000_0002 and <= 0x8000_0004:
-            {
-                Span<byte> brand = stackalloc byte[48];
-                System.Text.Encoding.ASCII.GetBytes(m.BrandString.AsSpan(0, Math.Min(47, m.BrandString.Length)), brand);
-                int o = (int)(leaf - 0x8000_0002) * 16;
-                eax = BitConverter.ToUInt32(brand[o..]);
-                ebx = BitConverter.ToUInt32(brand[(o + 4)..]);
-                ecx = BitConverter.ToUInt32(brand[(o + 8)..]);
-                edx = BitConverter.ToUInt32(brand[(o + 12)..]);
-                break;
-            }
+                {
+                    Span<byte> brand = stackalloc byte[48];
+                    System.Text.Encoding.ASCII.GetBytes(m.BrandString.AsSpan(0, Math.Min(47, m.BrandString.Length)), brand);
+                    int o = (int)(leaf - 0x8000_0002) * 16;
+                    eax = BitConverter.ToUInt32(brand[o..]);
+                    ebx = BitConverter.ToUInt32(brand[(o + 4)..]);
+                    ecx = BitConverter.ToUInt32(brand[(o + 8)..]);
+                    edx = BitConverter.ToUInt32(brand[(o + 12)..]);
+                    break;
+                }
             case 0x8000_000A when m.IsAmd && m.NestedPaging:
                 eax = 1;
                 ebx = 64;
