@@ -133,7 +133,7 @@ public sealed unsafe partial class Cpu
         uint mode = segs[SegReg.Cs].Big ? 1u : 0u;
         int slot = BlockCache.SlotOf(phys, mode);
         ref Block b = ref blocks.Slots[slot];
-        if (blocks.IsCurrent(in b, phys, mode) && (b.Page2 == uint.MaxValue || SecondPageStillMapped(in b)))
+        if (blocks.IsCurrent(in b, phys, mode) && (b.Page2 == uint.MaxValue || SecondPageStillMapped(in b, lin)))
         {
             recentBlocks[recentIndex++ & 15] = lin;
             return slot;
@@ -146,9 +146,28 @@ public sealed unsafe partial class Cpu
         return slot;
     }
 
-    private bool SecondPageStillMapped(in Block b)
+    /// <summary>
+    /// A block whose last instruction runs into the next page may be reused only if that page,
+    /// as seen now, is the one it was decoded from. Blocks are keyed by the physical EIP alone, so
+    /// the check must use the linear address the block is reached through now (another alias of
+    /// the first page may be followed by a different page) and the current privilege (code decoded
+    /// at CPL 0 must not let CPL 3 fetch a tail from a supervisor page). A failed check just means
+    /// "decode again": DecodeBlock raises the #PF if the instruction really needs that page.
+    /// </summary>
+    private bool SecondPageStillMapped(in Block b, uint lin)
     {
-        return TryTranslateNoSideEffects(b.Linear2, out uint p) && (p >> 12) == b.Page2;
+        uint lin2 = (lin & ~0xFFFu) + 0x1000;
+        uint e = tlb[lin2 >> 12];
+        if ((e & tlbReadMask) != 0)
+        {
+            return (e >> 12) == b.Page2;
+        }
+        CpuFault savedFault = pendingFault;
+        uint savedCr2 = Cr2;
+        bool ok = Translate(lin2, Access.Execute, Cpl == 3, out uint p) && (p >> 12) == b.Page2;
+        pendingFault = savedFault;
+        Cr2 = savedCr2;
+        return ok;
     }
 
     private bool DecodeBlock(ref Block b, uint lin, uint phys, uint mode)
@@ -234,7 +253,6 @@ public sealed unsafe partial class Cpu
             Count = count,
             Generation1 = blocks.GenerationOf(phys >> PhysicalMemory.PageShift),
             Page2 = crossed ? phys2 >> 12 : uint.MaxValue,
-            Linear2 = lin2,
             Valid = true,
         };
         Memory.MarkCode(phys, Math.Min(offset, inPage));

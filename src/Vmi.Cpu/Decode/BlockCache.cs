@@ -15,8 +15,6 @@ internal struct Block
     public uint Page2;
     public uint Generation2;
 
-    /// <summary>Linear address of the second page at decode time (the mapping is re-checked on lookup).</summary>
-    public uint Linear2;
     public bool Valid;
 }
 

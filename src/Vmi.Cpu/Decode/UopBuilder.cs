@@ -135,6 +135,7 @@ public static class UopBuilder
             case Mnemonic.Loopne: Branch(in ins, ref u, Op.Loop); u.Sub = 0; u.Size2 = LoopCounterSize(in ins); break;
             case Mnemonic.Int: u.Op = Op.Int; u.Imm = ins.Immediate8; break;
             case Mnemonic.Int3: u.Op = Op.Int3; break;
+            case Mnemonic.Int1: u.Op = Op.Int; u.Imm = 1; u.Sub = 1; break;
             case Mnemonic.Into: u.Op = Op.Into; break;
             case Mnemonic.Iret: u.Op = Op.Iret; u.Size = 2; break;
             case Mnemonic.Iretd: u.Op = Op.Iret; u.Size = 4; break;

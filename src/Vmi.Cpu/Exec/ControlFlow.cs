@@ -97,6 +97,11 @@ public sealed unsafe partial class Cpu
 
     internal int Int(ref Uop u)
     {
+        if (u.Sub == 1)
+        {
+            // INT1 (ICEBP, F1) raises #DB like a hardware debug trap: no gate DPL check.
+            return DeliverInterrupt(Vectors.DB, InterruptSource.Exception, false, 0, NextEip(ref u)) ? Status.Jump : Status.Fault;
+        }
         if (HypercallVector >= 0 && u.Imm == (uint)HypercallVector && Intercepts != null
             && Intercept(SensitiveOp.SoftwareInterruptHypercall, ref u, u.Imm) is int st)
         {

@@ -135,9 +135,8 @@ public sealed unsafe partial class Cpu
         if (ProtectedMode && Cpl > 0) changeable &= ~EFlags.IoplMask;
         if (ProtectedMode && Cpl > Iopl) changeable &= ~EFlags.IF;
         if (size == 2) changeable &= 0xFFFF;
-        bool ifWasClear = (current & EFlags.IF) == 0;
+        // No interrupt shadow here: on real parts only STI and MOV/POP SS delay recognition.
         Eflags = (current & ~changeable) | (v & changeable);
-        if (ifWasClear && IF) interruptShadow = true;
     }
 
     internal int Enter(ref Uop u)
