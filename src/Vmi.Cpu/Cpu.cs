@@ -155,6 +155,8 @@ public sealed unsafe partial class Cpu
             }
         }
         Eip = eip;
+        Halted = false;
+        pendingFault = default;
         SetCpl(0);
         RecomputeSegFast();
         FlushTlbAll();

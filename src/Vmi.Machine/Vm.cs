@@ -95,6 +95,10 @@ public sealed class Vm
             }
         }
         vm.Memory.Load(infoAddress, info);
+        if (config.OptionRom is byte[] rom)
+        {
+            vm.InstallOptionRom(rom, config.OptionRomBase);
+        }
         vm.InstallBootGdt();
         // Multiboot machine state: flat 32-bit protected mode, paging off, IF clear,
         // EAX = magic, EBX = physical address of the information structure.
@@ -103,6 +107,28 @@ public sealed class Vm
         vm.Cpu.Ebx = infoAddress;
         vm.Cpu.Eflags = EFlags.Reserved1;
         return vm;
+    }
+
+    /// <summary>
+    /// Places an option ROM as a BIOS would have copied it: at a 2 KiB boundary of the option-ROM
+    /// window, read-only to the guest. The image is not validated here (a kernel must cope with
+    /// a bad ROM, and tests rely on offering it one); only where it goes is checked.
+    /// </summary>
+    private void InstallOptionRom(byte[] rom, uint romBase)
+    {
+        if (romBase % 2048 != 0 || romBase < GuestLayout.OptionRomStart || romBase >= GuestLayout.OptionRomEnd)
+        {
+            throw new VmBuildException($"option ROM base 0x{romBase:X} must be 2 KiB aligned inside 0x{GuestLayout.OptionRomStart:X}-0x{GuestLayout.OptionRomEnd - 1:X}");
+        }
+        if (rom.Length == 0 || (ulong)romBase + (ulong)rom.Length > GuestLayout.OptionRomEnd)
+        {
+            throw new VmBuildException($"option ROM of {rom.Length} bytes at 0x{romBase:X} does not fit below 0x{GuestLayout.OptionRomEnd:X}");
+        }
+        if (Memory.RamSize < GuestLayout.OptionRomEnd)
+        {
+            throw new VmBuildException("the machine has too little RAM to back the option-ROM window");
+        }
+        Memory.Load(romBase, rom);
     }
 
     private void InstallBootGdt()

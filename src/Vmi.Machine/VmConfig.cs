@@ -19,6 +19,14 @@ public sealed record VmConfig
 
     public long NominalHz { get; init; } = DefaultNominalHz;
 
+    /// <summary>An option ROM image (e.g. a VMI ROM) to place in the ROM window, or null.</summary>
+    public byte[]? OptionRom { get; init; }
+
+    /// <summary>Physical address of <see cref="OptionRom"/>: 2 KiB aligned inside 0xC0000–0xDFFFF, where a VMI kernel scans.</summary>
+    public uint OptionRomBase { get; init; } = DefaultOptionRomBase;
+
+    public const uint DefaultOptionRomBase = 0xC0000;
+
     /// <summary>Where the guest's COM1 output goes.</summary>
     public Stream SerialOutput { get; init; } = Stream.Null;
 }
