@@ -20,7 +20,10 @@ public sealed class RomBuilder
     private const int RealModeInitOffset = 0x90;
     private const int PciOffset = 0x98;
     private const int PnpOffset = 0xB0;
-    private const int StringsOffset = PnpOffset + RomLayout.PnpHeaderSize;
+    private const byte PnpLengthUnits = (RomLayout.PnpHeaderSize + 15) / 16;
+
+    /// <summary>Strings start after the PnP header's whole checksummed span (its length is in 16-byte units).</summary>
+    private const int StringsOffset = PnpOffset + PnpLengthUnits * 16;
 
     private readonly Dictionary<VmiCall, CallSpec> calls = [];
 
@@ -116,19 +119,16 @@ public sealed class RomBuilder
         image.CopyTo(bytes);
         byte blocks = (byte)(length / RomLayout.BlockSize);
 
-        RomWriter.WriteHeader(bytes, new RomHeader(blocks, 0, ApiVersionMinor, RomLayout.ApiVersionMajor, 0, VirtualTop,
-            (ushort)licenseOffset, PciOffset, PnpOffset));
-        // rom_entry: a BIOS far-calls offset 3 in real mode; jump to a routine that just returns.
-        bytes[3] = 0xE9;
-        WriteU16(bytes, 4, (ushort)(RealModeInitOffset - 6));
-        bytes[6] = 0x90;
+        // rom_entry: a BIOS far-calls offset 3 in real mode; it jumps to a routine that just returns.
+        RomWriter.WriteHeader(bytes, new RomHeader(blocks, RomJumps.EntryJump(RealModeInitOffset), ApiVersionMinor, RomLayout.ApiVersionMajor, 0,
+            VirtualTop, (ushort)licenseOffset, PciOffset, PnpOffset));
         bytes[RealModeInitOffset] = 0xCB; // retf: nothing to initialise, all registers intact
-        WriteJump32(bytes, RomLayout.VmiInitOffset, vmiInit);
-        WriteJump32(bytes, RomLayout.GetRelocOffset, getReloc);
+        RomJumps.WriteSlotJump(bytes, RomLayout.VmiInitOffset, vmiInit);
+        RomJumps.WriteSlotJump(bytes, RomLayout.GetRelocOffset, getReloc);
 
         RomWriter.WritePci(bytes, PciOffset, new PciDataStructure(PciVendor, PciDevice, 0, RomLayout.PciDataSize, 0,
             0x05, 0x80, 0x00, blocks, 0, 3, 0, 0x80));
-        RomWriter.WritePnp(bytes, PnpOffset, new PnpHeader(1, RomLayout.PnpHeaderSize / 16 + 1, 0, 0, 0,
+        RomWriter.WritePnp(bytes, PnpOffset, new PnpHeader(1, PnpLengthUnits, 0, 0, 0,
             (ushort)manufacturerOffset, (ushort)productOffset));
         RomWriter.FixChecksum(bytes);
         return new VmiRom(Profile, bytes, types, stubs, vmiInit, getReloc, tableOffset);
@@ -201,20 +201,6 @@ public sealed class RomBuilder
     private static void WriteU32(List<byte> image, int offset, uint v)
     {
         for (int i = 0; i < 4; i++) image[offset + i] = (byte)(v >> (8 * i));
-    }
-
-    private static void WriteU16(byte[] b, int offset, ushort v)
-    {
-        b[offset] = (byte)v;
-        b[offset + 1] = (byte)(v >> 8);
-    }
-
-    private static void WriteJump32(byte[] b, int slot, int target)
-    {
-        b[slot] = 0xE9;
-        int rel = target - (slot + 5);
-        for (int i = 0; i < 4; i++) b[slot + 1 + i] = (byte)(rel >> (8 * i));
-        for (int i = slot + 5; i < slot + RomLayout.EntrySlotSize; i++) b[i] = 0x90;
     }
 
     private sealed class ByteWriter : CodeWriter
