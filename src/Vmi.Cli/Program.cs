@@ -11,6 +11,7 @@ public static class Program
         var root = new RootCommand("vmi: an i386 machine, VMI ROMs and hypervisors you can run, measure and compare")
         {
             RunCommand.Create(),
+            Commands.Rom.RomCommand.Create(),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -20,12 +20,16 @@ public static class RunCommand
         var serial = new Option<FileInfo?>("--serial") { Description = "write the guest's COM1 output to FILE instead of stdout" };
         var json = new Option<string?>("--json") { Description = "write the run summary as JSON to FILE ('-' for stdout)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no summary on stderr" };
+        var rom = new Option<FileInfo?>("--rom") { Description = "option ROM image to map (e.g. from 'vmi rom build')" };
+        var romProfile = new Option<string?>("--rom-profile") { Description = "build and map a ROM from a profile: " + string.Join(", ", Vmi.Rom.RomProfiles.Names) };
+        var romBase = new Option<string?>("--rom-base") { Description = "physical address of the ROM (2 KiB aligned in 0xC0000-0xDFFFF, default 0xC0000)" };
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet,
+            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase,
         };
         command.SetAction(parse => Execute(
+            new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
@@ -37,7 +41,55 @@ public static class RunCommand
         return command;
     }
 
-    private static int Execute(FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+    private sealed record RomChoice(FileInfo? File, string? Profile, string? Base);
+
+    /// <summary>Resolves --rom/--rom-profile/--rom-base into an image and address, or an error message.</summary>
+    private static string? ResolveRom(RomChoice choice, out byte[]? image, out uint romBase)
+    {
+        image = null;
+        romBase = VmConfig.DefaultOptionRomBase;
+        if (choice.File is not null && choice.Profile is not null)
+        {
+            return "--rom and --rom-profile are mutually exclusive";
+        }
+        if (choice.Base is not null && !AddressParser.TryParse(choice.Base, out romBase))
+        {
+            return $"--rom-base: '{choice.Base}' is not an address";
+        }
+        if (choice.Profile is not null)
+        {
+            image = Vmi.Rom.RomProfiles.Build(choice.Profile)?.Image;
+            if (image is null)
+            {
+                return $"--rom-profile: unknown profile '{choice.Profile}' (known: {string.Join(", ", Vmi.Rom.RomProfiles.Names)})";
+            }
+        }
+        else if (choice.File is not null)
+        {
+            image = Rom.RomCommand.ReadRomFile(choice.File);
+            if (image is null)
+            {
+                return $"--rom: cannot use '{choice.File.FullName}'";
+            }
+            // A ROM that breaks the rules is still mapped (a kernel must cope with one), but the user hears about it.
+            var violations = Vmi.Abi.RomValidator.Validate(image);
+            if (violations.Count > 0)
+            {
+                Console.Error.WriteLine($"vmi: warning: {choice.File.Name} breaks {violations.Count} VMI ROM rule(s), first: {violations[0]}");
+            }
+        }
+        else if (choice.Base is not null)
+        {
+            return "--rom-base needs --rom or --rom-profile";
+        }
+        if (image is not null && AddressParser.CheckRomBase(romBase, image.Length) is string problem)
+        {
+            return $"--rom-base: {problem}";
+        }
+        return null;
+    }
+
+    private static int Execute(RomChoice romChoice, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
@@ -56,6 +108,10 @@ public static class RunCommand
         if (maxInstructions is <= 0)
         {
             return UsageError("--max-instructions must be positive");
+        }
+        if (ResolveRom(romChoice, out byte[]? romImage, out uint romAddress) is string romError)
+        {
+            return UsageError(romError);
         }
         byte[] image;
         try
@@ -88,6 +144,8 @@ public static class RunCommand
                     CommandLine = cmdline,
                     CpuModel = model,
                     SerialOutput = serialStream,
+                    OptionRom = romImage,
+                    OptionRomBase = romAddress,
                 }, image);
             }
             catch (VmBuildException e)
