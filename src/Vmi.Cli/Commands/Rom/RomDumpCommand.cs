@@ -140,7 +140,7 @@ public static class RomDumpCommand
         {
             string eip = row.Offset is null ? "" : $"0x{row.Eip:X8}";
             string first = row.Failure ?? (row.Disassembly.Length > 0 ? row.Disassembly[0] : "");
-            Console.WriteLine($"  {row.Number,2}  {row.Name,-18} {row.Type,-9} {eip,-10}  {first}");
+            Console.WriteLine($"  {row.Number,2}  {row.Name,-18} {row.Type,-9} {eip,-10}  {first}".TrimEnd());
             for (int i = 1; i < row.Disassembly.Length; i++)
             {
                 Console.WriteLine($"  {"",2}  {"",-18} {"",-9} {"",-10}  {row.Disassembly[i]}");
