@@ -17,180 +17,162 @@ namespace Vmi.Rom;
 public static class NativeStubs
 {
     /// <summary>The native implementation of <paramref name="call"/>; <paramref name="cyclesPerSecond"/> answers GetCycleFrequency.</summary>
-    public static Action<Assembler> For(VmiCall call, ulong cyclesPerSecond) => call switch
+    public static Action<Assembler> For(VmiCall call, ulong cyclesPerSecond)
     {
-        VmiCall.Cpuid => a => { a.cpuid(); a.ret(); }
-        ,                       // EAX leaf, ECX subleaf → EAX..EDX
-        // WRMSR(EAX = msr, EDX = low, ECX = high) → wrmsr wants ECX = msr, EDX:EAX = value.
-        VmiCall.Wrmsr => a => { a.xchg(eax, ecx); a.xchg(eax, edx); a.wrmsr(); a.ret(); }
-        ,
-        VmiCall.Rdmsr => a => { a.mov(ecx, eax); a.rdmsr(); a.ret(); }
-        ,      // EAX = msr → EDX:EAX
-        VmiCall.SetGdt => a => { a.lgdt(__[eax]); a.ret(); }
-        ,                // EAX → 6-byte register image
-        VmiCall.SetLdt => a => { a.lldt(ax); a.ret(); }
-        ,                     // EAX = selector
-        VmiCall.SetIdt => a => { a.lidt(__[eax]); a.ret(); }
-        ,
-        VmiCall.SetTr => a => { a.ltr(ax); a.ret(); }
-        ,
-        VmiCall.GetGdt => a => { a.sgdt(__[eax]); a.ret(); }
-        ,                // EAX → 6-byte buffer
-        VmiCall.GetLdt => a => { a.xor(eax, eax); a.sldt(ax); a.ret(); }
-        ,   // → EAX = selector
-        VmiCall.GetIdt => a => { a.sidt(__[eax]); a.ret(); }
-        ,
-        VmiCall.GetTr => a => { a.xor(eax, eax); a.str(ax); a.ret(); }
-        ,
-        // Write*Entry(EAX = table base, EDX = index, ECX = low dword, [ESP+4] = high dword).
-        VmiCall.WriteGdtEntry or VmiCall.WriteLdtEntry or VmiCall.WriteIdtEntry => a =>
+        switch (call)
         {
-            a.mov(__dword_ptr[eax + edx * 8], ecx);
-            a.mov(ecx, __dword_ptr[esp + 4]);
-            a.mov(__dword_ptr[eax + edx * 8 + 4], ecx);
-            a.ret();
+            // EAX leaf, ECX subleaf → EAX..EDX
+            case VmiCall.Cpuid: return a => { a.cpuid(); a.ret(); };
+            // WRMSR(EAX = msr, EDX = low, ECX = high) → wrmsr wants ECX = msr, EDX:EAX = value.
+            case VmiCall.Wrmsr: return a => { a.xchg(eax, ecx); a.xchg(eax, edx); a.wrmsr(); a.ret(); };
+            // EAX = msr → EDX:EAX
+            case VmiCall.Rdmsr: return a => { a.mov(ecx, eax); a.rdmsr(); a.ret(); };
+            // EAX → 6-byte register image
+            case VmiCall.SetGdt: return a => { a.lgdt(__[eax]); a.ret(); };
+            // EAX = selector
+            case VmiCall.SetLdt: return a => { a.lldt(ax); a.ret(); };
+            case VmiCall.SetIdt: return a => { a.lidt(__[eax]); a.ret(); };
+            case VmiCall.SetTr: return a => { a.ltr(ax); a.ret(); };
+            // EAX → 6-byte buffer
+            case VmiCall.GetGdt: return a => { a.sgdt(__[eax]); a.ret(); };
+            // → EAX = selector
+            case VmiCall.GetLdt: return a => { a.xor(eax, eax); a.sldt(ax); a.ret(); };
+            case VmiCall.GetIdt: return a => { a.sidt(__[eax]); a.ret(); };
+            case VmiCall.GetTr: return a => { a.xor(eax, eax); a.str(ax); a.ret(); };
+            // Write*Entry(EAX = table base, EDX = index, ECX = low dword, [ESP+4] = high dword).
+            case VmiCall.WriteGdtEntry or VmiCall.WriteLdtEntry or VmiCall.WriteIdtEntry:
+                return a =>
+            {
+                a.mov(__dword_ptr[eax + edx * 8], ecx);
+                a.mov(ecx, __dword_ptr[esp + 4]);
+                a.mov(__dword_ptr[eax + edx * 8 + 4], ecx);
+                a.ret();
+            };
+            // (TSS*, esp0): TSS.esp0 at +4
+            case VmiCall.UpdateKernelStack: return a => { a.mov(__dword_ptr[eax + 4], edx); a.ret(); };
+            case VmiCall.SetCr0: return a => { a.mov(cr0, eax); a.ret(); };
+            case VmiCall.SetCr2: return a => { a.mov(cr2, eax); a.ret(); };
+            case VmiCall.SetCr3: return a => { a.mov(cr3, eax); a.ret(); };
+            case VmiCall.SetCr4: return a => { a.mov(cr4, eax); a.ret(); };
+            case VmiCall.GetCr0: return a => { a.mov(eax, cr0); a.ret(); };
+            case VmiCall.GetCr2: return a => { a.mov(eax, cr2); a.ret(); };
+            case VmiCall.GetCr3: return a => { a.mov(eax, cr3); a.ret(); };
+            case VmiCall.GetCr4: return a => { a.mov(eax, cr4); a.ret(); };
+            case VmiCall.Wbinvd: return a => { a.wbinvd(); a.ret(); };
+            // (EAX = number, EDX = value)
+            case VmiCall.SetDr: return DebugRegisterSwitch(write: true);
+            // (EAX = number) → EAX
+            case VmiCall.GetDr: return DebugRegisterSwitch(write: false);
+            case VmiCall.Rdpmc: return a => { a.mov(ecx, eax); a.rdpmc(); a.ret(); };
+            case VmiCall.Rdtsc or VmiCall.GetCycleCounter: return a => { a.rdtsc(); a.ret(); };
+            case VmiCall.Clts: return a => { a.clts(); a.ret(); };
+            // flags only
+            case VmiCall.EnableInterrupts: return a => { a.sti(); a.ret(); };
+            case VmiCall.DisableInterrupts: return a => { a.cli(); a.ret(); };
+            case VmiCall.GetInterruptMask: return a => { a.pushfd(); a.pop(eax); a.and(eax, (int)CallArguments.InterruptsEnabled); a.ret(); };
+            // EAX = 0x200 to enable; only flags change
+            case VmiCall.SetInterruptMask:
+                return a =>
+            {
+                Label off = a.CreateLabel();
+                a.test(eax, (int)CallArguments.InterruptsEnabled);
+                a.jz(off);
+                a.sti();
+                a.ret();
+                a.Label(ref off);
+                a.cli();
+                a.ret();
+            };
+            // reached by JUMP_REL, never returns
+            case VmiCall.Iret: return a => a.iretd();
+            case VmiCall.Sysexit: return a => a.sysexit();
+            case VmiCall.Halt: return a => { a.hlt(); a.ret(); };
+            // the keyboard controller's reset line, as PCs do
+            case VmiCall.Reboot:
+                return a =>
+            {
+                Label again = a.CreateLabel();
+                a.mov(al, 0xFE);
+                a.@out(0x64, al);
+                a.cli();
+                a.Label(ref again);
+                a.hlt();
+                a.jmp(again);
+            };
+            case VmiCall.Shutdown:
+                return a =>
+            {
+                Label again = a.CreateLabel();
+                a.cli();
+                a.Label(ref again);
+                a.hlt();
+                a.jmp(again);
+            };
+            // (value, entry*, flags)
+            case VmiCall.SetPxE: return a => { a.mov(__dword_ptr[edx], eax); a.ret(); };
+            // SetPxELong(EAX = low, EDX = high, ECX = entry*): high half first, so a present low half never meets a stale high half.
+            case VmiCall.SetPxELong: return a => { a.mov(__dword_ptr[ecx + 4], edx); a.mov(__dword_ptr[ecx], eax); a.ret(); };
+            case VmiCall.InvalPage: return a => { a.invlpg(__[eax]); a.ret(); };
+            // EAX = 1 (non-global) or 1|2 (global too)
+            case VmiCall.FlushTlb:
+                return a =>
+            {
+                Label nonGlobal = a.CreateLabel();
+                a.test(eax, (int)CallArguments.FlushTlbGlobal);
+                a.jz(nonGlobal);
+                a.mov(ecx, cr4);                                                 // toggling CR4.PGE flushes global entries
+                a.mov(edx, ecx);
+                a.and(edx, ~0x80);
+                a.mov(cr4, edx);
+                a.mov(cr4, ecx);
+                a.ret();
+                a.Label(ref nonGlobal);
+                a.mov(ecx, cr3);
+                a.mov(cr3, ecx);
+                a.ret();
+            };
+            // EDX = port → EAX
+            case VmiCall.Inl: return a => { a.@in(eax, dx); a.ret(); };
+            case VmiCall.Inb: return a => { a.@in(al, dx); a.movzx(eax, al); a.ret(); };
+            case VmiCall.Inw: return a => { a.@in(ax, dx); a.movzx(eax, ax); a.ret(); };
+            // INS*(EAX = destination, EDX = port, ECX = count), ES = the kernel's data segment.
+            case VmiCall.Insl: return StringIo(a => a.rep.insd(), edi);
+            case VmiCall.Insb: return StringIo(a => a.rep.insb(), edi);
+            case VmiCall.Insw: return StringIo(a => a.rep.insw(), edi);
+            // EAX = value, EDX = port
+            case VmiCall.Outl: return a => { a.@out(dx, eax); a.ret(); };
+            case VmiCall.Outb: return a => { a.@out(dx, al); a.ret(); };
+            case VmiCall.Outw: return a => { a.@out(dx, ax); a.ret(); };
+            // OUTS*(EAX = source, EDX = port, ECX = count).
+            case VmiCall.Outsl: return StringIo(a => a.rep.outsd(), esi);
+            case VmiCall.Outsb: return StringIo(a => a.rep.outsb(), esi);
+            case VmiCall.Outsw: return StringIo(a => a.rep.outsw(), esi);
+            // EAX = new IOPL bits (mask 0x3000)
+            case VmiCall.SetIoplMask:
+                return a =>
+            {
+                a.and(eax, 0x3000);
+                a.pushfd();
+                a.and(__dword_ptr[esp], ~0x3000);
+                a.or(__dword_ptr[esp], eax);
+                a.popfd();
+                a.ret();
+            };
+            // (register address, value)
+            case VmiCall.ApicWrite: return a => { a.mov(__dword_ptr[eax], edx); a.ret(); };
+            case VmiCall.ApicRead: return a => { a.mov(eax, __dword_ptr[eax]); a.ret(); };
+            // the classic POST-port delay
+            case VmiCall.IoDelay: return a => { a.@out(0x80, al); a.ret(); };
+            case VmiCall.GetCycleFrequency: return a => { a.mov(eax, (uint)cyclesPerSecond); a.mov(edx, (uint)(cyclesPerSecond >> 32)); a.ret(); };
+            // identity: EAX in, EAX out
+            case VmiCall.MachineToPhysical or VmiCall.PhysicalToMachine: return a => a.ret();
+            // no hypervisor clock: 0
+            case VmiCall.GetWallclockTime: return a => { a.xor(eax, eax); a.xor(edx, edx); a.ret(); };
+            case VmiCall.WallclockUpdated: return a => { a.xor(eax, eax); a.ret(); };
+            // Hypervisor-only notifications and services: nothing to do on bare hardware.
+            default: return a => a.ret();
         }
-        ,
-        VmiCall.UpdateKernelStack => a => { a.mov(__dword_ptr[eax + 4], edx); a.ret(); }
-        , // (TSS*, esp0): TSS.esp0 at +4
-        VmiCall.SetCr0 => a => { a.mov(cr0, eax); a.ret(); }
-        ,
-        VmiCall.SetCr2 => a => { a.mov(cr2, eax); a.ret(); }
-        ,
-        VmiCall.SetCr3 => a => { a.mov(cr3, eax); a.ret(); }
-        ,
-        VmiCall.SetCr4 => a => { a.mov(cr4, eax); a.ret(); }
-        ,
-        VmiCall.GetCr0 => a => { a.mov(eax, cr0); a.ret(); }
-        ,
-        VmiCall.GetCr2 => a => { a.mov(eax, cr2); a.ret(); }
-        ,
-        VmiCall.GetCr3 => a => { a.mov(eax, cr3); a.ret(); }
-        ,
-        VmiCall.GetCr4 => a => { a.mov(eax, cr4); a.ret(); }
-        ,
-        VmiCall.Wbinvd => a => { a.wbinvd(); a.ret(); }
-        ,
-        VmiCall.SetDr => DebugRegisterSwitch(write: true),                   // (EAX = number, EDX = value)
-        VmiCall.GetDr => DebugRegisterSwitch(write: false),                  // (EAX = number) → EAX
-        VmiCall.Rdpmc => a => { a.mov(ecx, eax); a.rdpmc(); a.ret(); }
-        ,
-        VmiCall.Rdtsc or VmiCall.GetCycleCounter => a => { a.rdtsc(); a.ret(); }
-        ,
-        VmiCall.Clts => a => { a.clts(); a.ret(); }
-        ,
-        VmiCall.EnableInterrupts => a => { a.sti(); a.ret(); }
-        ,              // flags only
-        VmiCall.DisableInterrupts => a => { a.cli(); a.ret(); }
-        ,
-        VmiCall.GetInterruptMask => a => { a.pushfd(); a.pop(eax); a.and(eax, (int)CallArguments.InterruptsEnabled); a.ret(); }
-        ,
-        VmiCall.SetInterruptMask => a =>                                     // EAX = 0x200 to enable; only flags change
-        {
-            Label off = a.CreateLabel();
-            a.test(eax, (int)CallArguments.InterruptsEnabled);
-            a.jz(off);
-            a.sti();
-            a.ret();
-            a.Label(ref off);
-            a.cli();
-            a.ret();
-        }
-        ,
-        VmiCall.Iret => a => a.iretd(),                                      // reached by JUMP_REL, never returns
-        VmiCall.Sysexit => a => a.sysexit(),
-        VmiCall.Halt => a => { a.hlt(); a.ret(); }
-        ,
-        VmiCall.Reboot => a =>                                               // the keyboard controller's reset line, as PCs do
-        {
-            Label again = a.CreateLabel();
-            a.mov(al, 0xFE);
-            a.@out(0x64, al);
-            a.cli();
-            a.Label(ref again);
-            a.hlt();
-            a.jmp(again);
-        }
-        ,
-        VmiCall.Shutdown => a =>
-        {
-            Label again = a.CreateLabel();
-            a.cli();
-            a.Label(ref again);
-            a.hlt();
-            a.jmp(again);
-        }
-        ,
-        VmiCall.SetPxE => a => { a.mov(__dword_ptr[edx], eax); a.ret(); }
-        , // (value, entry*, flags)
-        // SetPxELong(EAX = low, EDX = high, ECX = entry*): high half first, so a present low half never meets a stale high half.
-        VmiCall.SetPxELong => a => { a.mov(__dword_ptr[ecx + 4], edx); a.mov(__dword_ptr[ecx], eax); a.ret(); }
-        ,
-        VmiCall.InvalPage => a => { a.invlpg(__[eax]); a.ret(); }
-        ,
-        VmiCall.FlushTlb => a =>                                             // EAX = 1 (non-global) or 1|2 (global too)
-        {
-            Label nonGlobal = a.CreateLabel();
-            a.test(eax, (int)CallArguments.FlushTlbGlobal);
-            a.jz(nonGlobal);
-            a.mov(ecx, cr4);                                                 // toggling CR4.PGE flushes global entries
-            a.mov(edx, ecx);
-            a.and(edx, ~0x80);
-            a.mov(cr4, edx);
-            a.mov(cr4, ecx);
-            a.ret();
-            a.Label(ref nonGlobal);
-            a.mov(ecx, cr3);
-            a.mov(cr3, ecx);
-            a.ret();
-        }
-        ,
-        VmiCall.Inl => a => { a.@in(eax, dx); a.ret(); }
-        ,                    // EDX = port → EAX
-        VmiCall.Inb => a => { a.@in(al, dx); a.movzx(eax, al); a.ret(); }
-        ,
-        VmiCall.Inw => a => { a.@in(ax, dx); a.movzx(eax, ax); a.ret(); }
-        ,
-        // INS*(EAX = destination, EDX = port, ECX = count), ES = the kernel's data segment.
-        VmiCall.Insl => StringIo(a => a.rep.insd(), edi),
-        VmiCall.Insb => StringIo(a => a.rep.insb(), edi),
-        VmiCall.Insw => StringIo(a => a.rep.insw(), edi),
-        VmiCall.Outl => a => { a.@out(dx, eax); a.ret(); }
-        ,                  // EAX = value, EDX = port
-        VmiCall.Outb => a => { a.@out(dx, al); a.ret(); }
-        ,
-        VmiCall.Outw => a => { a.@out(dx, ax); a.ret(); }
-        ,
-        // OUTS*(EAX = source, EDX = port, ECX = count).
-        VmiCall.Outsl => StringIo(a => a.rep.outsd(), esi),
-        VmiCall.Outsb => StringIo(a => a.rep.outsb(), esi),
-        VmiCall.Outsw => StringIo(a => a.rep.outsw(), esi),
-        VmiCall.SetIoplMask => a =>                                          // EAX = new IOPL bits (mask 0x3000)
-        {
-            a.and(eax, 0x3000);
-            a.pushfd();
-            a.and(__dword_ptr[esp], ~0x3000);
-            a.or(__dword_ptr[esp], eax);
-            a.popfd();
-            a.ret();
-        }
-        ,
-        VmiCall.ApicWrite => a => { a.mov(__dword_ptr[eax], edx); a.ret(); }
-        , // (register address, value)
-        VmiCall.ApicRead => a => { a.mov(eax, __dword_ptr[eax]); a.ret(); }
-        ,
-        VmiCall.IoDelay => a => { a.@out(0x80, al); a.ret(); }
-        ,              // the classic POST-port delay
-        VmiCall.GetCycleFrequency => a => { a.mov(eax, (uint)cyclesPerSecond); a.mov(edx, (uint)(cyclesPerSecond >> 32)); a.ret(); }
-        ,
-        VmiCall.MachineToPhysical or VmiCall.PhysicalToMachine => a => a.ret(), // identity: EAX in, EAX out
-        VmiCall.GetWallclockTime => a => { a.xor(eax, eax); a.xor(edx, edx); a.ret(); }
-        , // no hypervisor clock: 0
-        VmiCall.WallclockUpdated => a => { a.xor(eax, eax); a.ret(); }
-        ,
-        // Hypervisor-only notifications and services: nothing to do on bare hardware.
-        _ => a => a.ret(),
-    };
+    }
 
     private static Action<Assembler> StringIo(Action<Assembler> rep, AssemblerRegister32 index) => a =>
     {
