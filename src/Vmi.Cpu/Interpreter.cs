@@ -172,10 +172,7 @@ public sealed unsafe partial class Cpu
 
     private bool DecodeBlock(ref Block b, uint lin, uint phys, uint mode)
     {
-        if (!Memory.IsRam(phys, 1))
-        {
-            // Executing outside RAM (open bus reads 0xFF): decode from what the bus returns.
-        }
+        // Outside RAM the bus reads 0xFF (open bus); the block is decoded from what it returns.
         int inPage = (int)(0x1000 - (phys & 0xFFF));
         int avail = inPage;
         for (int i = 0; i < inPage; i++)

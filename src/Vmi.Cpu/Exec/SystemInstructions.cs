@@ -149,7 +149,8 @@ public sealed unsafe partial class Cpu
     /// <summary>Added to the platform's time base by WRMSR to the TSC.</summary>
     private ulong tscOffset;
 
-    internal int Rdpmc(ref Uop u) => (Cr4Value & Cr4Bits.PCE) == 0 && !PrivilegedOk ? FaultGp() : FaultGp();
+    /// <summary>This CPU has no performance counters, so every counter number in ECX is invalid: #GP(0).</summary>
+    internal int Rdpmc(ref Uop u) => FaultGp();
 
     internal int Rdmsr(ref Uop u)
     {
