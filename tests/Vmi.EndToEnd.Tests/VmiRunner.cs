@@ -13,14 +13,20 @@ internal static class VmiRunner
         public string Output => System.Text.Encoding.ASCII.GetString(Serial);
     }
 
-    /// <summary>Boots with the command line QEMU would build ("path args"), so output compares byte for byte.</summary>
-    public static InProcessResult Boot(string elf, string args, long maxInstructions = 2_000_000_000)
+    /// <summary>
+    /// Boots with the command line QEMU would build ("path args"), so output compares byte for byte,
+    /// and with <paramref name="optionRom"/> (if any) placed at <paramref name="optionRomBase"/>.
+    /// </summary>
+    public static InProcessResult Boot(string elf, string args, long maxInstructions = 2_000_000_000,
+        byte[]? optionRom = null, uint optionRomBase = VmConfig.DefaultOptionRomBase)
     {
         var serial = new MemoryStream();
         var vm = Vm.BootMultiboot(new VmConfig
         {
             CommandLine = MultibootInfoBuilder.QemuStyleCommandLine(elf, args),
             SerialOutput = serial,
+            OptionRom = optionRom,
+            OptionRomBase = optionRomBase,
         }, File.ReadAllBytes(elf));
         VmRunResult r = vm.Run(maxInstructions);
         return new InProcessResult(r, serial.ToArray());
@@ -56,4 +62,6 @@ internal static class VmiRunner
     }
 
     public static string TestKernel => QemuRunner.BuildTestKernel();
+
+    public static string RomProbe => QemuRunner.BuildRomProbe();
 }

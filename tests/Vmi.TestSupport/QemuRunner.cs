@@ -5,7 +5,7 @@ namespace Vmi.TestSupport;
 
 /// <summary>
 /// Runs kernels on QEMU (the reference machine for differential tests) and builds the test
-/// kernel from tests/assets/testkernel.
+/// kernels in tests/assets (testkernel, romprobe).
 /// </summary>
 public static class QemuRunner
 {
@@ -15,7 +15,7 @@ public static class QemuRunner
     public const string RepoRootVariable = "VMI_REPO_ROOT";
 
     private static readonly Lock BuildLock = new();
-    private static string? s_testKernel;
+    private static readonly Dictionary<string, string> s_builtAssets = [];
 
     /// <summary>Full path of qemu-system-i386 on PATH, or null when QEMU is not installed.</summary>
     public static string? FindQemu() => FindOnPath(QemuBinary);
@@ -99,31 +99,41 @@ public static class QemuRunner
             $"no Vmi.sln above '{AppContext.BaseDirectory}' or '{Directory.GetCurrentDirectory()}'; set {RepoRootVariable}");
     }
 
+    /// <summary>Builds tests/assets/testkernel (see <see cref="BuildAsset"/>) and returns the path of testkernel.elf.</summary>
+    public static string BuildTestKernel() => BuildAsset("testkernel");
+
+    /// <summary>Builds tests/assets/romprobe, the VMI ROM discovery probe, and returns the path of romprobe.elf.</summary>
+    public static string BuildRomProbe() => BuildAsset("romprobe");
+
     /// <summary>
-    /// Builds tests/assets/testkernel with make into an object directory beside the test binaries
-    /// (so the source tree stays clean and parallel test projects do not share outputs), once per
-    /// process, and returns the path of testkernel.elf. make's output is in the exception on failure.
+    /// Builds the kernel in tests/assets/<paramref name="name"/> with make into an object directory
+    /// beside the test binaries (so the source tree stays clean and parallel test projects do not
+    /// share outputs), once per process, and returns the path of <paramref name="name"/>.elf.
+    /// make's output is in the exception on failure.
     /// </summary>
-    public static string BuildTestKernel()
+    public static string BuildAsset(string name)
     {
         lock (BuildLock)
         {
-            if (s_testKernel is not null)
-                return s_testKernel;
+            if (s_builtAssets.TryGetValue(name, out string? built))
+                return built;
 
-            string source = Path.Combine(FindRepoRoot(), "tests", "assets", "testkernel");
-            string objDir = Path.Combine(AppContext.BaseDirectory, "testkernel-obj");
+            string source = Path.Combine(FindRepoRoot(), "tests", "assets", name);
+            if (!File.Exists(Path.Combine(source, "Makefile")))
+                throw new ArgumentException($"no test asset '{name}' (expected a Makefile in {source})", nameof(name));
+            string objDir = Path.Combine(AppContext.BaseDirectory, $"{name}-obj");
             var (exitCode, output) = RunMake(source, objDir);
-            string elf = Path.Combine(objDir, "testkernel.elf");
+            string elf = Path.Combine(objDir, $"{name}.elf");
             if (exitCode != 0 || !File.Exists(elf))
-                throw new InvalidOperationException($"building the test kernel failed (make exit code {exitCode}):\n{output}");
-            return s_testKernel = elf;
+                throw new InvalidOperationException($"building {name} failed (make exit code {exitCode}):\n{output}");
+            s_builtAssets[name] = elf;
+            return elf;
         }
     }
 
     private static (int ExitCode, string Output) RunMake(string source, string objDir)
     {
-        string make = FindOnPath("make") ?? throw new InvalidOperationException("make is not on PATH; the test kernel needs make, gcc and ld");
+        string make = FindOnPath("make") ?? throw new InvalidOperationException("make is not on PATH; the test kernels need make, gcc and ld");
         var psi = new ProcessStartInfo(make)
         {
             RedirectStandardOutput = true,

@@ -1,0 +1,37 @@
+/* Multiboot v1 entry: the loader leaves us in 32-bit protected mode with flat segments, paging
+ * off, EAX = 0x2BADB002 and EBX = the multiboot info. Flat segments and no paging are what let
+ * the probe call the ROM at its physical address. */
+
+#define MB_MAGIC 0x1BADB002
+#define MB_FLAGS 0x00000003 /* page-align modules, want memory info; ELF gives the load addresses */
+
+    .section .multiboot, "a"
+    .balign 4
+    .long MB_MAGIC
+    .long MB_FLAGS
+    .long -(MB_MAGIC + MB_FLAGS)
+
+    .section .bss
+    .balign 16
+stack_bottom:
+    .skip 16384
+stack_top:
+
+    .section .text
+    .globl _start
+    .type _start, @function
+_start:
+    cli
+    movl $stack_top, %esp     /* ROM calls push a return address and may use the stack */
+    cld                       /* the ROM calling convention, like gcc's, assumes DF clear */
+    pushl $0                  /* reset EFLAGS: no stray AC/NT/IF from the loader */
+    popfl
+    pushl %ebx                /* kmain(magic, info) */
+    pushl %eax
+    call kmain
+1:  cli
+    hlt
+    jmp 1b
+    .size _start, . - _start
+
+    .section .note.GNU-stack, "", @progbits
