@@ -85,8 +85,14 @@ public static class NativeStubs
             };
             // reached by JUMP_REL, never returns
             case VmiCall.Iret: return a => a.iretd();
-            case VmiCall.Sysexit: return a => a.sysexit();
-            case VmiCall.Halt: return a => { a.hlt(); a.ret(); };
+            // SYSEXIT stands for the kernel's "sti; sysexit" (Linux patched its irq_enable_sysexit
+            // site, STI_SYSEXIT, with this call): the kernel arrives with interrupts disabled and user
+            // mode must run with them enabled. STI's one-instruction shadow keeps the pair atomic.
+            case VmiCall.Sysexit: return a => { a.sti(); a.sysexit(); };
+            // Halt is the safe halt ("all VMI halts are safe": Linux fills safe_halt with it): the
+            // kernel checks for work with interrupts disabled, then calls Halt, which must enable
+            // them atomically with HLT (STI's shadow) or the wakeup interrupt could never arrive.
+            case VmiCall.Halt: return a => { a.sti(); a.hlt(); a.ret(); };
             // the keyboard controller's reset line, as PCs do
             case VmiCall.Reboot:
                 return a =>
@@ -124,6 +130,10 @@ public static class NativeStubs
                 a.mov(edx, ecx);
                 a.and(edx, ~0x80);
                 a.mov(cr4, edx);
+                // With PGE already clear the CR4 writes change nothing and flush nothing, so reload
+                // CR3 as well (as Linux's __flush_tlb_global does): non-global entries must go too.
+                a.mov(eax, cr3);
+                a.mov(cr3, eax);
                 a.mov(cr4, ecx);
                 a.ret();
                 a.Label(ref nonGlobal);
@@ -186,8 +196,10 @@ public static class NativeStubs
     private static Action<Assembler> DebugRegisterSwitch(bool write) => a =>
     {
         Label done = a.CreateLabel();
-        AssemblerRegisterDR[] drs = [dr0, dr1, dr2, dr3, dr6, dr7];
-        int[] numbers = [0, 1, 2, 3, 6, 7];
+        // DR4/DR5 are real encodings: they alias DR6/DR7 while CR4.DE is clear and raise #UD
+        // when it is set, so the native instruction, not a guess, decides what they do.
+        AssemblerRegisterDR[] drs = [dr0, dr1, dr2, dr3, dr4, dr5, dr6, dr7];
+        int[] numbers = [0, 1, 2, 3, 4, 5, 6, 7];
         for (int i = 0; i < drs.Length; i++)
         {
             Label next = a.CreateLabel();
@@ -198,7 +210,7 @@ public static class NativeStubs
             a.jmp(done);
             a.Label(ref next);
         }
-        if (!write) a.xor(eax, eax); // DR4/DR5 and unknown numbers read as 0
+        if (!write) a.xor(eax, eax); // numbers beyond 7 read as 0
         a.ret();
         a.Label(ref done);
         a.ret();

@@ -38,7 +38,11 @@ public sealed class RomBuilder
 
     public string Product { get; init; } = "VMI ROM";
 
-    public string License { get; init; } = "MIT";
+    /// <summary>
+    /// "GPL v2" because Linux's VMI loader (arch/i386/kernel/vmi.c, 2.6.21+) accepts "GPL" or
+    /// "GPL v2" silently and taints the kernel for any other ROM license.
+    /// </summary>
+    public string License { get; init; } = "GPL v2";
 
     /// <summary>The kernel must not use linear addresses at or above this (0 = the hypervisor reserves nothing).</summary>
     public uint VirtualTop { get; init; }

@@ -37,7 +37,7 @@ public sealed class RomBuilderTests
             Assert.Equal((byte)(rom.Image.Length / 512), read.Header.RomLength);
             Assert.Equal("vmi project", read.Manufacturer);
             Assert.StartsWith("VMI ", read.Product, StringComparison.Ordinal);
-            Assert.Equal("MIT", read.License);
+            Assert.Equal("GPL v2", read.License);
             Assert.Equal(0x15AD, read.Pci.VendorId);
             Assert.Equal(0x0801, read.Pci.DeviceId);
 
