@@ -16,6 +16,11 @@ internal enum FlagOp : byte
     /// <summary>INC/DEC keep CF; the saved CF lives in <see cref="Cpu.lazyCarry"/>.</summary>
     Inc,
     Dec,
+
+    /// <summary>SHL/SHR/SAR by a non-zero count: A = the operand, B = the masked count. AF is cleared (undefined).</summary>
+    Shl,
+    Shr,
+    Sar,
 }
 
 /// <summary>
@@ -45,6 +50,8 @@ public sealed partial class Cpu
         }
         return t;
     }
+
+    private static int SignExtendFromBit(uint v, int signBit) => (int)(v << (31 - signBit)) >> (31 - signBit);
 
     internal static uint SizeMask(int size) => size == 4 ? 0xFFFF_FFFFu : size == 2 ? 0xFFFFu : 0xFFu;
 
@@ -86,6 +93,9 @@ public sealed partial class Cpu
                 case FlagOp.Logic: return false;
                 case FlagOp.Inc:
                 case FlagOp.Dec: return lazyCarry != 0;
+                case FlagOp.Shl: return flagB <= 32 && ((((ulong)flagA << (int)flagB) >> (flagSignShift + 1)) & 1) != 0;
+                case FlagOp.Shr: return flagB <= 32 && ((flagA >> (int)(flagB - 1)) & 1) != 0;
+                case FlagOp.Sar: return ((SignExtendFromBit(flagA, flagSignShift) >> (int)Math.Min(flagB - 1, 31)) & 1) != 0;
                 default: return (eagerFlags & EFlags.CF) != 0;
             }
         }
@@ -100,7 +110,7 @@ public sealed partial class Cpu
     internal bool AF => flagOp switch
     {
         FlagOp.Eager => (eagerFlags & EFlags.AF) != 0,
-        FlagOp.Logic => false,
+        FlagOp.Logic or FlagOp.Shl or FlagOp.Shr or FlagOp.Sar => false,
         _ => ((flagA ^ flagB ^ flagRes) & 0x10) != 0,
     };
 
@@ -109,6 +119,10 @@ public sealed partial class Cpu
         FlagOp.Eager => (eagerFlags & EFlags.OF) != 0,
         FlagOp.Logic => false,
         FlagOp.Add or FlagOp.Adc or FlagOp.Inc => ((((flagA ^ flagRes) & (flagB ^ flagRes)) >> flagSignShift) & 1) != 0,
+        // SHL: the result's sign differs from CF; SHR: the original sign; SAR: never (count-1 rules, used for all counts).
+        FlagOp.Shl => (((flagRes >> flagSignShift) & 1) != 0) ^ CF,
+        FlagOp.Shr => ((flagA >> flagSignShift) & 1) != 0,
+        FlagOp.Sar => false,
         _ => ((((flagA ^ flagB) & (flagA ^ flagRes)) >> flagSignShift) & 1) != 0,
     };
 

@@ -53,7 +53,6 @@ public sealed unsafe partial class Cpu
         int bits = size * 8;
         uint mask = SizeMask(size);
         uint msb = 1u << (bits - 1);
-        uint flags = ArithFlags;
         uint r;
         bool cf, of;
         switch (kind)
@@ -64,7 +63,7 @@ public sealed unsafe partial class Cpu
                     r = c == 0 ? a : ((a << c) | (a >> (bits - c))) & mask;
                     cf = (r & 1) != 0;
                     of = ((r & msb) != 0) ^ cf;
-                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    SetFlagsEager((ArithFlags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
                     return r;
                 }
             case 1: // ROR
@@ -73,7 +72,7 @@ public sealed unsafe partial class Cpu
                     r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & mask;
                     cf = (r & msb) != 0;
                     of = cf ^ ((r & (msb >> 1)) != 0);
-                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    SetFlagsEager((ArithFlags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
                     return r;
                 }
             case 2: // RCL: rotate through CF, a (bits+1)-bit rotation
@@ -86,7 +85,7 @@ public sealed unsafe partial class Cpu
                     r = (uint)wide & mask;
                     cf = ((wide >> bits) & 1) != 0;
                     of = ((r & msb) != 0) ^ cf;
-                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    SetFlagsEager((ArithFlags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
                     return r;
                 }
             case 3: // RCR
@@ -100,36 +99,23 @@ public sealed unsafe partial class Cpu
                     r = (uint)wide & mask;
                     cf = ((wide >> bits) & 1) != 0;
                     of = ((r & msb) != 0) ^ ((r & (msb >> 1)) != 0);
-                    SetFlagsEager((flags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
+                    SetFlagsEager((ArithFlags & ~(EFlags.CF | EFlags.OF)) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
                     return r;
                 }
             case 4: // SHL
             case 6: // SAL
-                {
-                    ulong wide = (ulong)a << count;
-                    r = (uint)wide & mask;
-                    cf = ((wide >> bits) & 1) != 0;
-                    of = ((r & msb) != 0) ^ cf;
-                    break;
-                }
+                r = (uint)((ulong)a << count) & mask;
+                SetFlagsArith(FlagOp.Shl, size, a, (uint)count, r);
+                return r;
             case 5: // SHR
-                {
-                    r = count >= 32 ? 0 : (a >> count) & mask;
-                    cf = count <= 32 && ((a >> (count - 1)) & 1) != 0;
-                    of = (a & msb) != 0;
-                    break;
-                }
+                r = count >= 32 ? 0 : (a >> count) & mask;
+                SetFlagsArith(FlagOp.Shr, size, a, (uint)count, r);
+                return r;
             default: // SAR
-                {
-                    int sa = (int)SignExtend(a, size);
-                    r = (uint)(sa >> Math.Min(count, 31)) & mask;
-                    cf = ((sa >> Math.Min(count - 1, 31)) & 1) != 0;
-                    of = false;
-                    break;
-                }
+                r = (uint)((int)SignExtend(a, size) >> Math.Min(count, 31)) & mask;
+                SetFlagsArith(FlagOp.Sar, size, a, (uint)count, r);
+                return r;
         }
-        SetFlagsEager(SzpFlags(r, size) | (cf ? EFlags.CF : 0) | (of ? EFlags.OF : 0));
-        return r;
     }
 
     internal int ShldR(ref Uop u) => DoubleShiftR(ref u, left: true);
