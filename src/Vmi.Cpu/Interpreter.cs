@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using StringBuilder = System.Text.StringBuilder;
 using Iced.Intel;
 using Vmi.Cpu.Decode;
@@ -76,7 +78,8 @@ public sealed unsafe partial class Cpu
             int status = Status.Next;
             while (done < execLimit)
             {
-                ref Uop u = ref pool[first + done];
+                // The block's µops lie inside the pool by construction (Reserve), so no bounds check is needed.
+                ref Uop u = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pool), first + done);
                 status = Execute(ref u);
                 if (status == Status.Next)
                 {

@@ -57,6 +57,7 @@ public sealed unsafe partial class Cpu
 
     private static bool WritesBack(int kind) => kind != AluKind.Cmp && kind != AluKind.Test;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AluRR(ref Uop u)
     {
         int size = u.Size;
@@ -65,6 +66,7 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AluRI(ref Uop u)
     {
         int size = u.Size;
@@ -73,6 +75,7 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int AluRM(ref Uop u)
     {
         int size = u.Size;
@@ -109,6 +112,7 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int UnaryR(ref Uop u)
     {
         int size = u.Size;

@@ -18,8 +18,10 @@ public sealed unsafe partial class Cpu
 
     internal uint NextEip(ref Uop u) => Eip + u.Length;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int Jmp(ref Uop u) => BranchTo(NextEip(ref u) + u.Imm, u.Size);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int Jcc(ref Uop u) => Condition(u.Sub) ? BranchTo(NextEip(ref u) + u.Imm, u.Size) : Status.Next;
 
     internal int JmpR(ref Uop u) => BranchTo(GetReg(u.Size, u.M), u.Size);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vmi.Cpu.Decode;
 
 namespace Vmi.Cpu;
@@ -5,18 +6,21 @@ namespace Vmi.Cpu;
 /// <summary>MOV and friends: MOVZX/MOVSX, LEA, XCHG, CBW/CWDE/CWD/CDQ, LAHF/SAHF, XLAT, CMPXCHG, XADD, CMPXCHG8B, segment moves.</summary>
 public sealed unsafe partial class Cpu
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovRR(ref Uop u)
     {
         SetReg(u.Size, u.R, GetReg(u.Size, u.M));
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovRI(ref Uop u)
     {
         SetReg(u.Size, u.R, u.Imm);
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovRM(ref Uop u)
     {
         if (!ReadMem(ref u, u.Size, out uint v)) return Status.Fault;
@@ -24,16 +28,20 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovMR(ref Uop u) => WriteMem(ref u, u.Size, GetReg(u.Size, u.R)) ? Status.Next : Status.Fault;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovMI(ref Uop u) => WriteMem(ref u, u.Size, u.Imm) ? Status.Next : Status.Fault;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovzxRR(ref Uop u)
     {
         SetReg(u.Size, u.R, GetReg(u.Size2, u.M));
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovzxRM(ref Uop u)
     {
         if (!ReadMem(ref u, u.Size2, out uint v)) return Status.Fault;
@@ -41,6 +49,7 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int MovsxRR(ref Uop u)
     {
         SetReg(u.Size, u.R, SignExtend(GetReg(u.Size2, u.M), u.Size2));
@@ -54,6 +63,7 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int Lea(ref Uop u)
     {
         SetReg(u.Size, u.R, Ea(ref u));

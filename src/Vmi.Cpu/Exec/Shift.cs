@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vmi.Cpu.Decode;
 
 namespace Vmi.Cpu;
@@ -19,6 +20,7 @@ public sealed unsafe partial class Cpu
         return f;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int ShiftR(ref Uop u)
     {
         int count = (int)(((u.Flags & UopFlags.CountInCl) != 0 ? R(Reg.Ecx) : u.Imm) & 0x1F);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vmi.Cpu.Decode;
 
 namespace Vmi.Cpu;
@@ -20,6 +21,7 @@ public sealed unsafe partial class Cpu
     internal bool Peek(int size, uint offset, out uint value) =>
         ReadSeg(SegReg.Ss, (R(Reg.Esp) + offset) & stackMask, size, out value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int PushR(ref Uop u) => Push(u.Size, GetReg(u.Size, u.R)) ? Status.Next : Status.Fault;
 
     internal int PushI(ref Uop u) => Push(u.Size, u.Imm) ? Status.Next : Status.Fault;
@@ -38,6 +40,7 @@ public sealed unsafe partial class Cpu
         return Push(u.Size, segs[u.R].Selector) ? Status.Next : Status.Fault;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int PopR(ref Uop u)
     {
         if (!Peek(u.Size, 0, out uint v)) return Status.Fault;
