@@ -40,9 +40,7 @@ static void print_reloc(const struct vmi_rom *rom, uint32_t call)
         kprintf("reloc %u type %u eip 0x%x\n", call, r.type, r.eip - rom->base);
 }
 
-void kmain(uint32_t magic, const void *info);
-
-void kmain(uint32_t magic, const void *info)
+void kmain(uint32_t magic, const struct multiboot_info *info)
 {
     (void)magic;
     (void)info;

@@ -4,19 +4,16 @@
 #ifndef ROMPROBE_PROBE_H
 #define ROMPROBE_PROBE_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmi.h"
+/* Shared with the other test kernels, from ../common/include. */
+#include "console.h"
+#include "libc.h"
+#include "multiboot.h"
+#include "portio.h"
 
-static inline void outb(uint16_t port, uint8_t value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t value;
-    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
+#include "vmi.h"
 
 /* A ROM that passed every discovery check; the pointers point into the ROM itself. */
 struct vmi_rom {
@@ -28,20 +25,6 @@ struct vmi_rom {
     const char *product;
     const char *license;      /* NULL when license_offs is 0 or out of range */
 };
-
-/* uart.c */
-void uart_init(void);
-void uart_putc(char c);
-void uart_puts(const char *s);
-
-/* printf.c */
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* libc.c: gcc may emit calls to these even with -ffreestanding. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
 
 /* romscan.c */
 int vmi_rom_find(struct vmi_rom *rom);

@@ -66,8 +66,6 @@ static void maybe_bench(void)
     kprintf("bench loop iters=%u checksum=%08x\n", iters, bench_loop(iters));
 }
 
-void kmain(uint32_t magic, const struct multiboot_info *info);
-
 void kmain(uint32_t magic, const struct multiboot_info *info)
 {
     uart_init();

@@ -1,5 +1,8 @@
 /* 16550 UART on COM1: the only output device, so it is what the test harness compares. */
-#include "kernel.h"
+#include <stdint.h>
+
+#include "console.h"
+#include "portio.h"
 
 #define COM1 0x3F8
 #define UART_THR 0 /* transmit holding register (DLAB = 0) */

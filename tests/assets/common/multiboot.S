@@ -1,6 +1,7 @@
-/* Multiboot v1 entry: the loader leaves us in 32-bit protected mode with flat segments, paging
- * off, EAX = 0x2BADB002 and EBX = the multiboot info. Flat segments and no paging are what let
- * the probe call the ROM at its physical address. */
+/* Multiboot v1 entry shared by the kernels: the header, a 16 KiB stack and the call to kmain
+ * (multiboot.h). The loader leaves us in 32-bit protected mode with flat segments, paging off,
+ * EAX = 0x2BADB002 and EBX = physical address of the multiboot info structure; the romprobe relies
+ * on the flat segments and no paging to call a ROM at its physical address. */
 
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS 0x00000003 /* page-align modules, want memory info; ELF gives the load addresses */
@@ -22,8 +23,8 @@ stack_top:
     .type _start, @function
 _start:
     cli
-    movl $stack_top, %esp     /* ROM calls push a return address and may use the stack */
-    cld                       /* the ROM calling convention, like gcc's, assumes DF clear */
+    movl $stack_top, %esp     /* also the stack ROM calls push onto and may use */
+    cld                       /* gcc's ABI and ROM calls assume DF clear; the loader does not promise it */
     pushl $0                  /* reset EFLAGS: no stray AC/NT/IF from the loader */
     popfl
     pushl %ebx                /* kmain(magic, info) */

@@ -1,8 +1,8 @@
-/* The few C library functions the kernel (and gcc's own code generation) needs. gcc may emit
- * calls to memcpy/memset/memmove/memcmp even with -ffreestanding, so these names must exist.
+/* The few C library functions the kernels (and gcc's own code generation) need; see libc.h.
  * memcpy and memset use rep movsb/stosb on purpose: string instructions are part of what the
- * self-tests exercise. */
-#include "kernel.h"
+ * testkernel's self-tests exercise, and gcc cannot recognise those loops and turn them back into
+ * calls to memcpy/memset. */
+#include "libc.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
@@ -63,21 +63,4 @@ int strncmp(const char *a, const char *b, size_t n)
             return (unsigned char)a[i] - (unsigned char)b[i];
     }
     return 0;
-}
-
-/* Returns the value of "key=value" in a space-separated command line, or NULL. The value ends
- * at the next space or NUL. */
-const char *cmdline_find(const char *cmdline, const char *key)
-{
-    size_t keylen = strlen(key);
-    const char *p = cmdline;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        if (strncmp(p, key, keylen) == 0 && p[keylen] == '=')
-            return p + keylen + 1;
-        while (*p && *p != ' ')
-            p++;
-    }
-    return NULL;
 }

@@ -1,7 +1,8 @@
-/* 64-bit division helpers that gcc calls on i386. libgcc is not linked (a 32-bit libgcc is not
+/* 64-bit division helpers that gcc calls on i386 (printf.c's 64-bit conversions need them, and
+ * the testkernel divides 64-bit values itself). libgcc is not linked (a 32-bit libgcc is not
  * guaranteed to be installed), so these are written here with shift-and-subtract; they use no
  * division themselves, so gcc cannot turn them back into calls to themselves. */
-#include "kernel.h"
+#include <stdint.h>
 
 uint64_t __udivmoddi4(uint64_t num, uint64_t den, uint64_t *rem);
 uint64_t __udivdi3(uint64_t num, uint64_t den);

@@ -1,0 +1,25 @@
+/* Multiboot v1 as seen from C: what multiboot.S hands to kmain, and the fields of the info
+ * structure the kernels read. */
+#ifndef COMMON_MULTIBOOT_H
+#define COMMON_MULTIBOOT_H
+
+#include <stdint.h>
+
+#define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
+#define MULTIBOOT_INFO_CMDLINE (1u << 2)
+
+/* The fields of multiboot_info we read; the rest is not needed. */
+struct multiboot_info {
+    uint32_t flags;
+    uint32_t mem_lower;
+    uint32_t mem_upper;
+    uint32_t boot_device;
+    uint32_t cmdline;
+};
+
+/* Each kernel's C entry point, called by multiboot.S with EAX and EBX as the loader left them:
+ * magic is MULTIBOOT_BOOTLOADER_MAGIC when a multiboot loader started us. It should not return
+ * (multiboot.S halts if it does). */
+void kmain(uint32_t magic, const struct multiboot_info *info);
+
+#endif
