@@ -121,3 +121,31 @@ public interface ICpuIntercepts
     /// <summary>An exception, software interrupt or external interrupt is about to be delivered.</summary>
     InterceptAction OnException(Cpu cpu, ref ExceptionEvent e);
 }
+
+/// <summary>
+/// Called each time a block of guest code is decoded (before it first runs): the place where a
+/// binary-translation backend finds the non-trapping sensitive instructions (POPF, PUSHF, SGDT,
+/// SIDT, SMSW, MOV from segment registers, LAR/LSL/VERR/VERW) in kernel code and accounts for
+/// translating them. The span is only valid during the call.
+/// </summary>
+public delegate void BlockDecodedHandler(in DecodedBlock block);
+
+/// <summary>A freshly decoded block: where it is, at which privilege, and its instructions as Iced decoded them.</summary>
+public readonly ref struct DecodedBlock
+{
+    public DecodedBlock(uint linearEip, uint physicalEip, int cpl, ReadOnlySpan<Iced.Intel.Instruction> instructions)
+    {
+        LinearEip = linearEip;
+        PhysicalEip = physicalEip;
+        Cpl = cpl;
+        Instructions = instructions;
+    }
+
+    public uint LinearEip { get; }
+
+    public uint PhysicalEip { get; }
+
+    public int Cpl { get; }
+
+    public ReadOnlySpan<Iced.Intel.Instruction> Instructions { get; }
+}

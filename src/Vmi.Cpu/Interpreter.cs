@@ -31,6 +31,9 @@ public sealed unsafe partial class Cpu
     private readonly uint[] recentBlocks = new uint[16];
     private int recentIndex;
 
+    /// <summary>Told about every decoded block (a binary-translation backend's view of the code); null costs nothing.</summary>
+    public BlockDecodedHandler? BlockDecoded { get; set; }
+
     /// <summary>Runs until <paramref name="maxInstructions"/> more instructions retired, HLT, or a stop.</summary>
     public CpuExit Run(long maxInstructions)
     {
@@ -263,6 +266,7 @@ public sealed unsafe partial class Cpu
         }
         Counters.BlocksDecoded++;
         Counters.InstructionsDecoded += count;
+        BlockDecoded?.Invoke(new DecodedBlock(lin, phys, Cpl, decodeScratch.AsSpan(0, count)));
         return true;
     }
 

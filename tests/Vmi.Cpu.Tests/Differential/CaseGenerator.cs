@@ -162,8 +162,13 @@ public sealed class CaseGenerator
         {
             var state = new RegisterFile
             {
-                Eax = Register32(), Ecx = Register32(), Edx = Register32(), Ebx = Register32(),
-                Ebp = Register32(), Esi = Register32(), Edi = Register32(),
+                Eax = Register32(),
+                Ecx = Register32(),
+                Edx = Register32(),
+                Ebx = Register32(),
+                Ebp = Register32(),
+                Esi = Register32(),
+                Edi = Register32(),
                 // All six status flags at random, DF sometimes: the instruction must read CF where it should and
                 // leave alone what it should not touch.
                 Eflags = (_rng.NextUInt() & FlagBits.Arithmetic) | (_rng.OneIn(4) ? FlagBits.DF : 0) | FlagBits.Reserved1,
@@ -223,12 +228,12 @@ public sealed class CaseGenerator
         switch (mnemonic)
         {
             case Mnemonic.Cmpxchg when _rng.OneIn(2):
-            {
-                // Half the time the accumulator matches, so the store path runs as often as the load path.
-                var accumulator = instruction.Op0Register.GetSize() switch { 1 => Register.AL, 2 => Register.AX, _ => Register.EAX };
-                NativeOracle.WriteRegister(ref state, accumulator, NativeOracle.ReadRegister(state, instruction.Op0Register));
-                break;
-            }
+                {
+                    // Half the time the accumulator matches, so the store path runs as often as the load path.
+                    var accumulator = instruction.Op0Register.GetSize() switch { 1 => Register.AL, 2 => Register.AX, _ => Register.EAX };
+                    NativeOracle.WriteRegister(ref state, accumulator, NativeOracle.ReadRegister(state, instruction.Op0Register));
+                    break;
+                }
             case Mnemonic.Bsf or Mnemonic.Bsr when _rng.OneIn(8):
                 NativeOracle.WriteRegister(ref state, instruction.Op1Register, 0);
                 break;

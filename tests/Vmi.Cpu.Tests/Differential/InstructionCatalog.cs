@@ -209,10 +209,10 @@ public static class InstructionCatalog
             // source "the content of the destination operand is undefined" (real CPUs leave it unchanged, AMD
             // documents that, but Intel does not promise it).
             case Mnemonic.Bsf or Mnemonic.Bsr:
-            {
-                var source = NativeOracle.ReadRegister(input, instruction.Op1Register);
-                return new UndefinedOutputs(cf | of | sf | af | pf, source == 0 ? instruction.Op0Register : Register.None);
-            }
+                {
+                    var source = NativeOracle.ReadRegister(input, instruction.Op1Register);
+                    return new UndefinedOutputs(cf | of | sf | af | pf, source == 0 ? instruction.Op0Register : Register.None);
+                }
 
             // BT/BTS/BTR/BTC: "CF contains the selected bit; ZF unaffected; OF, SF, AF, PF undefined."
             case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
@@ -223,14 +223,14 @@ public static class InstructionCatalog
             // for SHL and SHR where the count is greater than or equal to the size of the destination" (reachable
             // only for 8/16-bit operands, since the count is masked to 5 bits).
             case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar:
-            {
-                var count = MaskedCount(instruction, input);
-                if (count == 0) return UndefinedOutputs.Nothing;
-                var flags = af;
-                if (count > 1) flags |= of;
-                if (instruction.Mnemonic != Mnemonic.Sar && count >= OperandBits(instruction)) flags |= cf;
-                return new UndefinedOutputs(flags);
-            }
+                {
+                    var count = MaskedCount(instruction, input);
+                    if (count == 0) return UndefinedOutputs.Nothing;
+                    var flags = af;
+                    if (count > 1) flags |= of;
+                    if (instruction.Mnemonic != Mnemonic.Sar && count >= OperandBits(instruction)) flags |= cf;
+                    return new UndefinedOutputs(flags);
+                }
 
             // ROL/ROR/RCL/RCR: only CF and OF are affected; "OF is undefined for multi-bit rotates"; a masked
             // count of 0 affects nothing.
@@ -241,12 +241,12 @@ public static class InstructionCatalog
             // undefined for shifts greater than 1 bit"; "if the count is greater than the operand size, the result
             // and the flags are undefined" (16-bit only: the count is masked to 5 bits).
             case Mnemonic.Shld or Mnemonic.Shrd:
-            {
-                var count = MaskedCount(instruction, input);
-                if (count == 0) return UndefinedOutputs.Nothing;
-                if (count > OperandBits(instruction)) return new UndefinedOutputs(all, instruction.Op0Register);
-                return new UndefinedOutputs(count > 1 ? af | of : af);
-            }
+                {
+                    var count = MaskedCount(instruction, input);
+                    if (count == 0) return UndefinedOutputs.Nothing;
+                    if (count > OperandBits(instruction)) return new UndefinedOutputs(all, instruction.Op0Register);
+                    return new UndefinedOutputs(count > 1 ? af | of : af);
+                }
 
             // Everything else in the catalog defines every flag it writes (ADD ADC SUB SBB CMP NEG INC DEC XADD
             // CMPXCHG SAHF CMC CLC STC) or writes none (NOT SETcc CMOVcc XCHG MOVZX MOVSX CBW.. LAHF LEA BSWAP).

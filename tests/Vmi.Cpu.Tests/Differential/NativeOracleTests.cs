@@ -106,8 +106,13 @@ public sealed class NativeOracleTests : IDisposable
     {
         var input = new RegisterFile
         {
-            Eax = 0x1111_1111, Ecx = 0x2222_2222, Edx = 0x3333_3333, Ebx = 0x4444_4444,
-            Ebp = 0x5555_5555, Esi = 0x6666_6666, Edi = 0x7777_7777,
+            Eax = 0x1111_1111,
+            Ecx = 0x2222_2222,
+            Edx = 0x3333_3333,
+            Ebx = 0x4444_4444,
+            Ebp = 0x5555_5555,
+            Esi = 0x6666_6666,
+            Edi = 0x7777_7777,
             Eflags = FlagBits.Compared,
         };
 
