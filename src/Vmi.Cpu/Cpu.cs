@@ -195,7 +195,12 @@ public sealed unsafe partial class Cpu
         }
         segFast = fast;
         stackMask = segs[SegReg.Ss].Big ? 0xFFFF_FFFFu : 0xFFFFu;
+        csBase = segs[SegReg.Cs].Base;
+        csMode = segs[SegReg.Cs].Big ? 1u : 0u;
     }
+
+    /// <summary>CS base and code size (1 = 32-bit), cached for the block lookup; every CS load ends in RecomputeSegFast.</summary>
+    internal uint csBase, csMode;
 
     /// <summary>ESP mask: 0xFFFF when SS is a 16-bit stack (real mode or B=0).</summary>
     internal uint stackMask = 0xFFFF_FFFF;

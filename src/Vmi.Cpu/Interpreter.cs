@@ -73,10 +73,10 @@ public sealed unsafe partial class Cpu
                 if (stopRequested) return TakeStop();
                 continue;
             }
-            ref Block b = ref blocks.Slots[blockIndex];
+            ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), blockIndex);
             int first = b.First;
             execLimit = (int)Math.Min(b.Count, remaining);
-            uint eipMask = segs[SegReg.Cs].Big ? 0xFFFF_FFFFu : 0xFFFFu;
+            uint eipMask = csMode == 1 ? 0xFFFF_FFFFu : 0xFFFFu;
             int done = 0;
             int status = Status.Next;
             while (done < execLimit)
@@ -120,7 +120,7 @@ public sealed unsafe partial class Cpu
     /// <summary>Finds or decodes the block at CS:EIP; -1 with a pending fault if the fetch faults.</summary>
     private int FindBlock()
     {
-        uint lin = segs[SegReg.Cs].Base + Eip;
+        uint lin = csBase + Eip;
         if ((segFast & (1u << SegReg.Cs)) == 0 && Eip > segs[SegReg.Cs].Limit)
         {
             FaultGp();
@@ -136,20 +136,16 @@ public sealed unsafe partial class Cpu
         {
             return -1;
         }
-        uint mode = segs[SegReg.Cs].Big ? 1u : 0u;
+        uint mode = csMode;
         int slot = BlockCache.SlotOf(phys, mode);
-        ref Block b = ref blocks.Slots[slot];
-        if (blocks.IsCurrent(in b, phys, mode) && (b.Page2 == uint.MaxValue || SecondPageStillMapped(in b, lin)))
+        ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), slot);
+        recentBlocks[recentIndex++ & 15] = lin;
+        if (b.PhysEip == phys && b.Mode == mode && b.Valid && b.Generation1 == blocks.GenerationOf(phys >> PhysicalMemory.PageShift)
+            && (b.Page2 == uint.MaxValue || (b.Generation2 == blocks.GenerationOf(b.Page2) && SecondPageStillMapped(in b, lin))))
         {
-            recentBlocks[recentIndex++ & 15] = lin;
             return slot;
         }
-        if (!DecodeBlock(ref b, lin, phys, mode))
-        {
-            return -1;
-        }
-        recentBlocks[recentIndex++ & 15] = lin;
-        return slot;
+        return DecodeBlock(ref b, lin, phys, mode) ? slot : -1;
     }
 
     /// <summary>

@@ -62,15 +62,5 @@ internal sealed class BlockCache
         Flushes++;
     }
 
-    public bool IsCurrent(in Block b, uint physEip, uint mode) =>
-        b.Valid && b.PhysEip == physEip && b.Mode == mode
-        && b.Generation1 == GenerationOf(physEip >> PhysicalMemory.PageShift)
-        && (b.Page2 == uint.MaxValue || b.Generation2 == GenerationOf(b.Page2));
-
-    /// <summary>
-    /// Code generation of a physical page. Code can run from outside RAM (open bus reads 0xFF, or a
-    /// PTE pointing past the end of RAM); nothing can write there, so such pages stay at
-    /// generation 0 instead of indexing past the per-page array.
-    /// </summary>
     public uint GenerationOf(uint page) => page < (uint)memory.Generation.Length ? memory.Generation[page] : 0;
 }
