@@ -11,11 +11,17 @@ namespace Vmi.Bench;
 /// same loop's time on QEMU (TCG) when it is installed. Instruction counts come from our run;
 /// QEMU runs the identical guest code, so the same count divides its loop time.
 /// Usage: dotnet run -c Release --project bench/Vmi.Bench [-- iters [runs]]
+///        dotnet run -c Release --project bench/Vmi.Bench -- micro   (BenchmarkDotNet, with allocations)
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "micro")
+        {
+            BenchmarkDotNet.Running.BenchmarkRunner.Run<Micro.InterpreterBenchmarks>(args: args[1..]);
+            return 0;
+        }
         var inv = CultureInfo.InvariantCulture;
         int iters = args.Length > 0 ? int.Parse(args[0], inv) : 1_000_000;
         int runs = args.Length > 1 ? int.Parse(args[1], inv) : 5;
