@@ -31,6 +31,13 @@ public sealed unsafe partial class Cpu
     private readonly uint[] recentBlocks = new uint[16];
     private int recentIndex;
 
+    /// <summary>
+    /// Told after each run of a block: its linear start and how many of its instructions retired
+    /// (execution tracing). Observing does not change what the guest does: blocks and interrupt
+    /// points are the same with or without it.
+    /// </summary>
+    public Action<uint, int>? BlockExecuted { get; set; }
+
     /// <summary>Told about every decoded block (a binary-translation backend's view of the code); null costs nothing.</summary>
     public BlockDecodedHandler? BlockDecoded { get; set; }
 
@@ -73,6 +80,7 @@ public sealed unsafe partial class Cpu
                 if (stopRequested) return TakeStop();
                 continue;
             }
+            uint blockLinear = csBase + Eip;
             ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), blockIndex);
             int first = b.First;
             execLimit = (int)Math.Min(b.Count, remaining);
@@ -97,6 +105,10 @@ public sealed unsafe partial class Cpu
                 break;
             }
             InstructionsRetired += done;
+            if (BlockExecuted is { } observer && done > 0)
+            {
+                observer(blockLinear, done);
+            }
             if (status == Status.Fault)
             {
                 DeliverPendingFault();

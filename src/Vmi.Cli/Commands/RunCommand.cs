@@ -22,14 +22,17 @@ public static class RunCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no summary on stderr" };
         var rom = new Option<FileInfo?>("--rom") { Description = "option ROM image to map (e.g. from 'vmi rom build')" };
         var romProfile = new Option<string?>("--rom-profile") { Description = "build and map a ROM from a profile: " + string.Join(", ", Vmi.Rom.RomProfiles.Names) };
+        var trace = new Option<FileInfo?>("--trace") { Description = "write every executed instruction (count, address, bytes, disassembly) to FILE" };
+        var traceLimit = new Option<long>("--trace-limit") { Description = "stop tracing after this many instructions", DefaultValueFactory = _ => 1_000_000 };
         var romBase = new Option<string?>("--rom-base") { Description = "physical address of the ROM (2 KiB aligned in 0xC0000-0xDFFFF, default 0xC0000)" };
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase,
+            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit,
         };
         command.SetAction(parse => Execute(
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
+            new TraceChoice(parse.GetValue(trace), parse.GetValue(traceLimit)),
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
@@ -42,6 +45,8 @@ public static class RunCommand
     }
 
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base);
+
+    private sealed record TraceChoice(FileInfo? File, long Limit);
 
     /// <summary>Resolves --rom/--rom-profile/--rom-base into an image and address, or an error message.</summary>
     private static string? ResolveRom(RomChoice choice, out byte[]? image, out uint romBase)
@@ -89,7 +94,7 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
@@ -108,6 +113,10 @@ public static class RunCommand
         if (maxInstructions is <= 0)
         {
             return UsageError("--max-instructions must be positive");
+        }
+        if (traceChoice.Limit <= 0)
+        {
+            return UsageError("--trace-limit must be positive");
         }
         if (ResolveRom(romChoice, out byte[]? romImage, out uint romAddress) is string romError)
         {
@@ -153,7 +162,24 @@ public static class RunCommand
                 return UsageError($"{kernel.Name}: {e.Message}");
             }
             AttachConsoleInput(vm);
-            VmRunResult result = vm.Run(maxInstructions ?? long.MaxValue);
+            StreamWriter? traceWriter = null;
+            if (traceChoice.File is not null)
+            {
+                try
+                {
+                    traceWriter = new StreamWriter(traceChoice.File.FullName);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return UsageError($"--trace: cannot create '{traceChoice.File.FullName}': {e.Message}");
+                }
+                _ = new Vmi.Machine.Diagnostics.InstructionTracer(vm.Cpu, traceWriter, traceChoice.Limit);
+            }
+            VmRunResult result;
+            using (traceWriter)
+            {
+                result = vm.Run(maxInstructions ?? long.MaxValue);
+            }
             int exitCode = ExitCodeFor(result);
             if (!quiet)
             {
