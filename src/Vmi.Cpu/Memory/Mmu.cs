@@ -100,6 +100,7 @@ public sealed unsafe partial class Cpu
             if (dirty && rw != 0 && us != 0) e |= TlbWriteUser;
             if (global != 0) e |= TlbGlobal;
             TlbFill(linear >> 12, e);
+            if (largePage) NoteLargePageFill(linear);
         }
         return true;
     }

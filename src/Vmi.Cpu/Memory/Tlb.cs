@@ -87,8 +87,28 @@ public sealed unsafe partial class Cpu
         tlbFilledCount = kept;
     }
 
-    /// <summary>INVLPG: drops the entry for one page, global or not.</summary>
-    public void InvalidatePage(uint linear) => tlb[linear >> 12] = 0;
+    /// <summary>4 MiB regions whose entries came from a large page (the TLB holds them as 1024 small entries).</summary>
+    private readonly bool[] largePageRegions = new bool[1024];
+
+    internal void NoteLargePageFill(uint linear) => largePageRegions[linear >> 22] = true;
+
+    /// <summary>
+    /// INVLPG: drops the entry for one page, global or not. For an address inside a 4 MiB page the
+    /// whole large-page translation goes, as on hardware, so all 1024 small entries it was cached as.
+    /// </summary>
+    public void InvalidatePage(uint linear)
+    {
+        tlb[linear >> 12] = 0;
+        if (largePageRegions[linear >> 22])
+        {
+            largePageRegions[linear >> 22] = false;
+            uint first = linear >> 22 << 10;
+            for (uint p = first; p < first + 1024; p++)
+            {
+                tlb[p] = 0;
+            }
+        }
+    }
 
     /// <summary>True if the TLB holds a translation for the page of <paramref name="linear"/> (tests, debugging).</summary>
     public bool TlbHasEntry(uint linear) => tlb[linear >> 12] != 0;

@@ -52,6 +52,37 @@ public sealed class TlbTests
         Assert.Equal(ValueB, h.Cpu.Ecx);
     }
 
+    /// <summary>
+    /// INVLPG of any address inside a 4 MiB page drops the whole large-page translation, even the
+    /// parts of it the TLB cached under other 4 KiB addresses.
+    /// </summary>
+    [Fact]
+    public void InvlpgAnywhereInALargePageDropsAllOfIt()
+    {
+        const uint large = 0x0080_0000, probe = large + 0x5000;
+        var h = new H();
+        h.EnablePaging(cr4: Cr4Bits.PSE);
+        h.MapLarge(large, 0, H.PteP | H.PteRw);         // 8 MiB -> physical 0, 4 MiB page
+        h.Memory.Write32(0x5000, 0x5555_5555);
+        // A page table ready to replace the large page: it maps only the probe page, to frame B.
+        const uint table = H.ScratchBase + 0x4000;
+        h.Memory.Fill(table, 0x1000, 0);
+        h.Memory.Write32(table + ((probe >> 12) & 0x3FF) * 4, FrameB | H.PteP | H.PteRw);
+        h.Memory.Write32(FrameB, ValueB);
+        var a = new Assembler(32);
+        a.mov(eax, __dword_ptr[probe]);                  // caches the probe page as part of the large page
+        a.mov(__dword_ptr[H.PdeAddress(large)], table | H.PteP | H.PteRw);
+        a.invlpg(__byte_ptr[large]);                     // a different 4 KiB address in the same large page
+        a.mov(ebx, __dword_ptr[probe]);
+        a.hlt();
+        h.Load(a);
+
+        h.RunUntilHalt();
+
+        Assert.Equal(0x5555_5555u, h.Cpu.Eax);
+        Assert.Equal(ValueB, h.Cpu.Ebx);
+    }
+
     [Fact]
     public void EditedPteIsSeenAfterCr3Reload()
     {
