@@ -148,6 +148,13 @@ public sealed class Vm
     /// <summary>Called between CPU slices on the guest thread (host input, UI); must not touch guest state except through devices.</summary>
     public Action? BetweenSlices { get; set; }
 
+    /// <summary>
+    /// Called when the guest halted with interrupts enabled and no timer armed, so only host input
+    /// can wake it (an interactive console). Returns true when input may have arrived (the run
+    /// goes on), false when none ever will (the run ends). Null: end the run at once.
+    /// </summary>
+    public Func<bool>? WaitForHostInput { get; set; }
+
     /// <summary>Runs until the guest exits, stops, or <paramref name="maxInstructions"/> retire.</summary>
     public VmRunResult Run(long maxInstructions = long.MaxValue)
     {
@@ -178,6 +185,10 @@ public sealed class Vm
                     }
                     if (Timers.NextDeadline == long.MaxValue && !Cpu.InterruptLine)
                     {
+                        if (WaitForHostInput?.Invoke() == true)
+                        {
+                            continue;
+                        }
                         return Finish(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with no timer armed: nothing can wake it", sw, start);
                     }
                     if (!Cpu.InterruptLine)

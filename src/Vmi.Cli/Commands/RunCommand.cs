@@ -208,6 +208,8 @@ public static class RunCommand
             return;
         }
         var queue = new ConcurrentQueue<byte[]>();
+        var arrived = new SemaphoreSlim(0);
+        bool closed = false;
         var reader = new Thread(() =>
         {
             using Stream stdin = Console.OpenStandardInput();
@@ -216,7 +218,10 @@ public static class RunCommand
             while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
             {
                 queue.Enqueue(buffer[..n]);
+                arrived.Release();
             }
+            Volatile.Write(ref closed, true);
+            arrived.Release();
         })
         { IsBackground = true, Name = "vmi-stdin" };
         reader.Start();
@@ -227,6 +232,15 @@ public static class RunCommand
             {
                 vm.Board.Uart.EnqueueInput(chunk);
             }
+        };
+        // A guest idle with nothing but the console to wake it waits for a key, as on real hardware.
+        vm.WaitForHostInput = () =>
+        {
+            if (queue.IsEmpty && !Volatile.Read(ref closed))
+            {
+                arrived.Wait();
+            }
+            return !queue.IsEmpty;
         };
     }
 
