@@ -21,6 +21,9 @@ public enum VmExitReason
     HypervisorStop,
 }
 
+/// <summary>Why the run ends, as one turn of the run loop found it (<see cref="Vm.RunSlice"/>).</summary>
+public readonly record struct VmStop(VmExitReason Reason, string Detail);
+
 /// <summary>The outcome of <see cref="Vm.Run"/>.</summary>
 public sealed record VmRunResult(
     VmExitReason Reason,
@@ -163,53 +166,72 @@ public sealed class Vm
         long limit = maxInstructions == long.MaxValue ? long.MaxValue : start + maxInstructions;
         while (true)
         {
-            Timers.RunDue(Clock.Ticks);
-            BetweenSlices?.Invoke();
-            long left = limit - Cpu.InstructionsRetired;
-            if (left <= 0)
+            if (RunSlice(limit - Cpu.InstructionsRetired) is { } stop)
             {
-                return Finish(VmExitReason.InstructionLimit, $"instruction limit of {maxInstructions} reached at eip 0x{Cpu.Eip:X8}", sw, start);
-            }
-            long untilTimer = Timers.NextDeadline == long.MaxValue ? long.MaxValue : Math.Max(1, Timers.NextDeadline - Clock.Ticks);
-            long slice = Math.Min(Math.Min(left, untilTimer), SliceInstructions);
-            CpuExit exit = Cpu.Run(slice);
-            switch (exit.Reason)
-            {
-                case CpuExitReason.InstructionLimit:
-                    continue;
-                case CpuExitReason.Halted:
-                    if (!Cpu.IF)
-                    {
-                        Board.Uart.Flush();
-                        return Finish(VmExitReason.Halted, $"the guest halted with interrupts disabled at eip 0x{Cpu.Eip:X8}", sw, start);
-                    }
-                    if (Timers.NextDeadline == long.MaxValue && !Cpu.InterruptLine)
-                    {
-                        if (WaitForHostInput?.Invoke() == true)
-                        {
-                            continue;
-                        }
-                        return Finish(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with no timer armed: nothing can wake it", sw, start);
-                    }
-                    if (!Cpu.InterruptLine)
-                    {
-                        // Idle: guest time jumps to the next timer event (no host time is spent waiting).
-                        Clock.SkipIdleTo(Timers.NextDeadline);
-                    }
-                    continue;
-                case CpuExitReason.StopRequested:
-                    return Finish(VmExitReason.DebugExit, exit.Detail ?? "stop requested", sw, start);
-                case CpuExitReason.TripleFault:
-                    return Finish(VmExitReason.TripleFault, exit.Detail ?? "triple fault", sw, start);
-                case CpuExitReason.Unsupported:
-                    return Finish(VmExitReason.Unsupported, exit.Detail ?? "unsupported", sw, start);
-                default:
-                    return Finish(VmExitReason.HypervisorStop, exit.Detail ?? "stopped by the hypervisor", sw, start);
+                string detail = stop.Reason == VmExitReason.InstructionLimit
+                    ? $"instruction limit of {maxInstructions} reached at eip 0x{Cpu.Eip:X8}"
+                    : stop.Detail;
+                return Finish(stop.Reason, detail, sw, start);
             }
         }
     }
 
-    private VmRunResult Finish(VmExitReason reason, string detail, Stopwatch sw, long start)
+    /// <summary>
+    /// One turn of the run loop: timer events that are due, host input (<see cref="BetweenSlices"/>),
+    /// then up to <paramref name="maxInstructions"/> guest instructions (fewer when a timer falls due
+    /// sooner, at most <see cref="SliceInstructions"/>). Null while the guest can go on; otherwise why
+    /// the run ends (a budget of zero or less is <see cref="VmExitReason.InstructionLimit"/>).
+    /// <see cref="Run"/> is a loop over this; a debugger drives it one instruction at a time, so
+    /// timers and devices behave the same under both.
+    /// </summary>
+    public VmStop? RunSlice(long maxInstructions)
+    {
+        Timers.RunDue(Clock.Ticks);
+        BetweenSlices?.Invoke();
+        if (maxInstructions <= 0)
+        {
+            return new VmStop(VmExitReason.InstructionLimit, $"instruction limit reached at eip 0x{Cpu.Eip:X8}");
+        }
+        long untilTimer = Timers.NextDeadline == long.MaxValue ? long.MaxValue : Math.Max(1, Timers.NextDeadline - Clock.Ticks);
+        long slice = Math.Min(Math.Min(maxInstructions, untilTimer), SliceInstructions);
+        CpuExit exit = Cpu.Run(slice);
+        switch (exit.Reason)
+        {
+            case CpuExitReason.InstructionLimit:
+                return null;
+            case CpuExitReason.Halted:
+                if (!Cpu.IF)
+                {
+                    Board.Uart.Flush();
+                    return new VmStop(VmExitReason.Halted, $"the guest halted with interrupts disabled at eip 0x{Cpu.Eip:X8}");
+                }
+                if (Timers.NextDeadline == long.MaxValue && !Cpu.InterruptLine)
+                {
+                    if (WaitForHostInput?.Invoke() == true)
+                    {
+                        return null;
+                    }
+                    return new VmStop(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with no timer armed: nothing can wake it");
+                }
+                if (!Cpu.InterruptLine)
+                {
+                    // Idle: guest time jumps to the next timer event (no host time is spent waiting).
+                    Clock.SkipIdleTo(Timers.NextDeadline);
+                }
+                return null;
+            case CpuExitReason.StopRequested:
+                return new VmStop(VmExitReason.DebugExit, exit.Detail ?? "stop requested");
+            case CpuExitReason.TripleFault:
+                return new VmStop(VmExitReason.TripleFault, exit.Detail ?? "triple fault");
+            case CpuExitReason.Unsupported:
+                return new VmStop(VmExitReason.Unsupported, exit.Detail ?? "unsupported");
+            default:
+                return new VmStop(VmExitReason.HypervisorStop, exit.Detail ?? "stopped by the hypervisor");
+        }
+    }
+
+    /// <summary>The run summary, for <see cref="Run"/> and for drivers built on <see cref="RunSlice"/>.</summary>
+    internal VmRunResult Finish(VmExitReason reason, string detail, Stopwatch sw, long start)
     {
         Board.Uart.Flush();
         return new VmRunResult(reason, Board.GuestExitCode, detail, Cpu.InstructionsRetired - start, Clock.Seconds, sw.Elapsed.TotalSeconds, Cpu.Counters);

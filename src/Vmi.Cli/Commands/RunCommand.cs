@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.Json;
 using Vmi.Cpu;
 using Vmi.Machine;
+using Vmi.Machine.Debugging;
 
 namespace Vmi.Cli.Commands;
 
@@ -24,15 +26,17 @@ public static class RunCommand
         var romProfile = new Option<string?>("--rom-profile") { Description = "build and map a ROM from a profile: " + string.Join(", ", Vmi.Rom.RomProfiles.Names) };
         var trace = new Option<FileInfo?>("--trace") { Description = "write every executed instruction (count, address, bytes, disassembly) to FILE" };
         var traceLimit = new Option<long>("--trace-limit") { Description = "stop tracing after this many instructions", DefaultValueFactory = _ => 1_000_000 };
+        var gdb = new Option<int?>("--gdb") { Description = "wait for gdb on 127.0.0.1:PORT before the first instruction (0: any free port)" };
         var romBase = new Option<string?>("--rom-base") { Description = "physical address of the ROM (2 KiB aligned in 0xC0000-0xDFFFF, default 0xC0000)" };
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit,
+            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
         };
         command.SetAction(parse => Execute(
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
             new TraceChoice(parse.GetValue(trace), parse.GetValue(traceLimit)),
+            parse.GetValue(gdb),
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
@@ -94,7 +98,7 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
@@ -117,6 +121,10 @@ public static class RunCommand
         if (traceChoice.Limit <= 0)
         {
             return UsageError("--trace-limit must be positive");
+        }
+        if (gdbPort is < 0 or > 65535)
+        {
+            return UsageError($"--gdb: {gdbPort} is not a TCP port (0-65535; 0 picks a free one)");
         }
         if (ResolveRom(romChoice, out byte[]? romImage, out uint romAddress) is string romError)
         {
@@ -175,10 +183,26 @@ public static class RunCommand
                 }
                 _ = new Vmi.Machine.Diagnostics.InstructionTracer(vm.Cpu, traceWriter, traceChoice.Limit);
             }
+            GdbStub? gdbStub = null;
+            if (gdbPort is int port)
+            {
+                try
+                {
+                    gdbStub = new GdbStub(vm, port);
+                }
+                catch (SocketException e)
+                {
+                    traceWriter?.Dispose();
+                    return UsageError($"--gdb: cannot listen on 127.0.0.1:{port}: {e.Message}");
+                }
+                // Like qemu -s -S: the guest waits at its entry point until gdb connects and continues.
+                Console.Error.WriteLine($"vmi: waiting for gdb on 127.0.0.1:{gdbStub.Port}");
+            }
             VmRunResult result;
+            using (gdbStub)
             using (traceWriter)
             {
-                result = vm.Run(maxInstructions ?? long.MaxValue);
+                result = gdbStub?.Serve(maxInstructions ?? long.MaxValue) ?? vm.Run(maxInstructions ?? long.MaxValue);
             }
             int exitCode = ExitCodeFor(result);
             if (!quiet)
