@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
 using Iced.Intel;
-using Vmi.Machine.Tests.Boot;
+using Vmi.Machine.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Vmi.Machine.Tests;
@@ -11,17 +10,12 @@ namespace Vmi.Machine.Tests;
 /// </summary>
 public sealed class HostInputWakeTests
 {
-    private const uint Code = 0x0010_0000;
-    private const uint Data = 0x0010_2000;
-    private const uint IdtrImage = Data + 0x10;
-    private const uint Idt = Data + 0x100;
-
     private static byte[] BuildEchoKernel()
     {
         var a = new Assembler(32);
         Label idle = a.CreateLabel(), handler = a.CreateLabel();
-        a.mov(esp, Data + 0x800);
-        a.lidt(__[IdtrImage]);
+        a.mov(esp, TinyKernel.StackTop);
+        a.lidt(__[TinyKernel.IdtrImage]);
         foreach ((ushort port, byte value) in new (ushort, byte)[]
         {
             (0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01), (0x21, 0xEF), // PIC: vectors 0x20.., only IRQ4
@@ -42,22 +36,7 @@ public sealed class HostInputWakeTests
         a.@in(al, dx);      // RBR: the byte the host typed
         a.@out(0xF4, al);   // exit with it
         a.iretd();
-
-        var writer = new Writer();
-        AssemblerResult result = a.Assemble(writer, Code, BlockEncoderOptions.ReturnNewInstructionOffsets);
-        uint handlerAddress = (uint)result.GetLabelRIP(handler);
-        var data = new byte[0x800];
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(0x10), 0x24 * 8 + 7);
-        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(0x12), Idt);
-        int gate = 0x100 + 0x24 * 8;
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate), (ushort)handlerAddress);
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate + 2), 0x08);
-        data[gate + 5] = 0x8E;
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate + 6), (ushort)(handlerAddress >> 16));
-        var elf = new TestElfBuilder { Entry = Code };
-        elf.Segments.Add(new TestElfBuilder.Segment(Code, writer.Bytes.ToArray(), (uint)writer.Bytes.Count, Code));
-        elf.Segments.Add(new TestElfBuilder.Segment(Data, data, (uint)data.Length, Data, Flags: 6));
-        return elf.Build();
+        return TinyKernel.Build(a, (0x24, handler));
     }
 
     [Fact]
@@ -89,12 +68,5 @@ public sealed class HostInputWakeTests
 
         Assert.Equal(VmExitReason.Halted, r.Reason);
         Assert.Contains("nothing can wake it", r.Detail, StringComparison.Ordinal);
-    }
-
-    private sealed class Writer : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }

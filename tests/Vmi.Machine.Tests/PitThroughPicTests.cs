@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
 using Iced.Intel;
-using Vmi.Machine.Tests.Boot;
+using Vmi.Machine.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Vmi.Machine.Tests;
@@ -12,19 +11,15 @@ namespace Vmi.Machine.Tests;
 /// </summary>
 public sealed class PitThroughPicTests
 {
-    private const uint Code = 0x0010_0000;
-    private const uint Data = 0x0010_2000;
-    private const uint Counter = Data;
-    private const uint IdtrImage = Data + 0x10;
-    private const uint Idt = Data + 0x100;
+    private const uint Counter = TinyKernel.Data;
     private const ushort Divisor = 11932; // ~100 Hz from the 1.193182 MHz PIT input
 
     private static byte[] BuildKernel(int ticks)
     {
         var a = new Assembler(32);
         Label loop = a.CreateLabel(), handler = a.CreateLabel();
-        a.mov(esp, Data + 0x400); // multiboot leaves ESP undefined: the kernel brings its own stack
-        a.lidt(__[IdtrImage]);
+        a.mov(esp, TinyKernel.StackTop); // multiboot leaves ESP undefined: the kernel brings its own stack
+        a.lidt(__[TinyKernel.IdtrImage]);
         foreach ((byte port, byte value) in new (byte, byte)[]
         {
             (0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01), // ICW1..4: vectors 0x20.., cascade on IRQ2, 8086 mode
@@ -48,25 +43,7 @@ public sealed class PitThroughPicTests
         a.mov(al, 0x20);
         a.@out(0x20, al); // non-specific EOI
         a.iretd();
-
-        var writer = new CodeWriterImpl();
-        var result = a.Assemble(writer, Code, BlockEncoderOptions.ReturnNewInstructionOffsets);
-        byte[] code = writer.ToArray();
-        uint handlerAddress = result.GetLabelRIP(handler) is var rip ? (uint)rip : 0;
-
-        var data = new byte[0x400];
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(0x10), 0x20 * 8 + 7);
-        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(0x12), Idt);
-        int gate = 0x100 + 0x20 * 8;
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate), (ushort)handlerAddress);
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate + 2), 0x08);
-        data[gate + 5] = 0x8E; // present, DPL 0, 32-bit interrupt gate
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(gate + 6), (ushort)(handlerAddress >> 16));
-
-        var elf = new TestElfBuilder { Entry = Code };
-        elf.Segments.Add(new TestElfBuilder.Segment(Code, code, (uint)code.Length, Code));
-        elf.Segments.Add(new TestElfBuilder.Segment(Data, data, (uint)data.Length, Data, Flags: 6));
-        return elf.Build();
+        return TinyKernel.Build(a, (0x20, handler));
     }
 
     private static VmRunResult Run(int ticks)
@@ -96,14 +73,5 @@ public sealed class PitThroughPicTests
         Assert.Equal(a.Instructions, b.Instructions);
         Assert.Equal(a.GuestSeconds, b.GuestSeconds);
         Assert.Equal(41, a.GuestExitCode);
-    }
-
-    private sealed class CodeWriterImpl : CodeWriter
-    {
-        private readonly List<byte> bytes = [];
-
-        public override void WriteByte(byte value) => bytes.Add(value);
-
-        public byte[] ToArray() => [.. bytes];
     }
 }

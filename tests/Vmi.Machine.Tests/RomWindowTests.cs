@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Vmi.Machine.Tests.Boot;
+using Vmi.Machine.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Vmi.Machine.Tests;
@@ -10,7 +11,6 @@ public sealed class RomWindowTests
     [Fact]
     public void GuestWritesToTheRomWindowAreIgnoredAndRamElsewhereIsWritable()
     {
-        const uint code = 0x0010_0000;
         var a = new Assembler(32);
         a.mov(__dword_ptr[0xC8000], 0x1234_5678);  // option-ROM area
         a.mov(__dword_ptr[0xF0000], 0x1234_5678);  // BIOS area
@@ -19,14 +19,10 @@ public sealed class RomWindowTests
         a.mov(ebx, __dword_ptr[0x9_0000]);
         a.cli();
         a.hlt();
-        var w = new Writer();
-        a.Assemble(w, code);
-        var elf = new TestElfBuilder { Entry = code };
-        elf.Segments.Add(new TestElfBuilder.Segment(code, w.Bytes.ToArray(), (uint)w.Bytes.Count, code));
         byte[] rom = new byte[2048];
         rom[0] = 0x55;
         rom[1] = 0xAA;
-        var vm = Vm.BootMultiboot(new VmConfig { OptionRom = rom, OptionRomBase = 0xC8000 }, elf.Build());
+        var vm = Vm.BootMultiboot(new VmConfig { OptionRom = rom, OptionRomBase = 0xC8000 }, TinyKernel.Build(a));
 
         VmRunResult r = vm.Run(1000);
 
@@ -45,12 +41,5 @@ public sealed class RomWindowTests
         var elf = TestElfBuilder.Valid().Build();
         var e = Assert.Throws<VmBuildException>(() => Vm.BootMultiboot(new VmConfig { OptionRom = new byte[2048], OptionRomBase = romBase }, elf));
         Assert.Contains($"0x{romBase:X}", e.Message, StringComparison.Ordinal);
-    }
-
-    private sealed class Writer : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }
