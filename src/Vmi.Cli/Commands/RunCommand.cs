@@ -202,7 +202,19 @@ public static class RunCommand
             using (gdbStub)
             using (traceWriter)
             {
-                result = gdbStub?.Serve(maxInstructions ?? long.MaxValue) ?? vm.Run(maxInstructions ?? long.MaxValue);
+                try
+                {
+                    result = gdbStub?.Serve(maxInstructions ?? long.MaxValue) ?? vm.Run(maxInstructions ?? long.MaxValue);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Whatever the guest does ends as a guest event or a VM stop; an exception here is a
+                    // bug in vmi. Report it with the machine state instead of a bare stack trace.
+                    vm.Board.Uart.Flush();
+                    Console.Error.WriteLine($"vmi: internal error (a bug in vmi, not in the guest): {e.GetType().Name}: {e.Message}");
+                    Console.Error.WriteLine(vm.Cpu.DescribeState());
+                    return (int)ExitCode.Failure;
+                }
             }
             int exitCode = ExitCodeFor(result);
             if (!quiet)
