@@ -75,7 +75,10 @@ public sealed unsafe partial class Cpu
         }
         CpuFault second = pendingFault;
         pendingFault = default;
-        if (f.Vector == Vectors.DF || depth >= 2)
+        // Chains end by themselves: delivery can only raise #TS/#NP/#SS/#GP/#PF, so a benign first
+        // fault is followed by at most a serial contributory one, then #DF, then a triple fault.
+        // The depth bound is only a backstop.
+        if (f.Vector == Vectors.DF || depth >= 8)
         {
             TripleFault($"#{VectorName(second.Vector)} while delivering #{VectorName(f.Vector)}");
             return;

@@ -211,6 +211,42 @@ public sealed class FaultTests
         Assert.Equal(p.Address, h.Stack(1));
     }
 
+    /// <summary>
+    /// A benign exception whose gate is missing is followed serially by #NP (no double fault: a
+    /// benign first event never makes one); only a second contributory fault while delivering that
+    /// #NP escalates to #DF.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BenignFaultThroughAMissingGateIsHandledSeriallyThenEscalates(bool npGateMissingToo)
+    {
+        var h = new H();
+        h.SetGate(Vectors.UD, H.StubAddress(Vectors.UD), present: false);
+        if (npGateMissingToo)
+        {
+            h.SetGate(Vectors.NP, H.StubAddress(Vectors.NP), present: false);
+        }
+        var a = new Assembler(32);
+        a.ud2();
+        a.hlt();
+        GuestProgram p = h.Load(a);
+
+        h.RunUntilHalt();
+
+        if (npGateMissingToo)
+        {
+            h.AssertStopped(Vectors.DF);
+            Assert.Equal(0u, h.Stack(0));
+        }
+        else
+        {
+            h.AssertStopped(Vectors.NP);
+            Assert.Equal((uint)Vectors.UD * 8 + 2 + 1, h.Stack(0)); // IDT bit and EXT (the processor raised it)
+            Assert.Equal(p.Address, h.Stack(1));
+        }
+    }
+
     [Fact]
     public void ExternalInterruptThroughNotPresentGateSetsTheExtBit()
     {
