@@ -112,7 +112,7 @@ public sealed unsafe partial class Cpu
         return SoftwareInterrupt((int)u.Imm, NextEip(ref u));
     }
 
-    internal int Int3(ref Uop u) => SoftwareInterrupt(Vectors.BP, NextEip(ref u), isInt3OrInto: true);
+    internal int Int3(ref Uop u) => SoftwareInterrupt(Vectors.BP, NextEip(ref u));
 
-    internal int Into(ref Uop u) => OF ? SoftwareInterrupt(Vectors.OF, NextEip(ref u), isInt3OrInto: true) : Status.Next;
+    internal int Into(ref Uop u) => OF ? SoftwareInterrupt(Vectors.OF, NextEip(ref u)) : Status.Next;
 }

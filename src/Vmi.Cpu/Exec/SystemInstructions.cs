@@ -82,8 +82,13 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
-    /// <summary>What CPUID returns on this model (also used by hypervisors to build their tables).</summary>
+    /// <summary>
+    /// What CPUID returns on this model (also used by hypervisors to build their tables). No leaf
+    /// this CPU reports depends on the subleaf in ECX; the parameter is there for the ones that will.
+    /// </summary>
+#pragma warning disable IDE0060 // subleaf: part of the CPUID contract
     public void CpuidResult(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx)
+#pragma warning restore IDE0060
     {
         eax = ebx = ecx = edx = 0;
         CpuModel m = Model;
@@ -124,7 +129,6 @@ public sealed unsafe partial class Cpu
                 edx = CpuidBits.NestedPaging;
                 break;
         }
-        _ = subleaf;
     }
 
     private static void VendorRegisters(string vendor, out uint ebx, out uint edx, out uint ecx)

@@ -20,7 +20,11 @@ public sealed unsafe partial class Cpu
     internal static bool HasErrorCode(int vector) =>
         vector is Vectors.DF or Vectors.TS or Vectors.NP or Vectors.SS or Vectors.GP or Vectors.PF or Vectors.AC;
 
-    internal int SoftwareInterrupt(int vector, uint returnEip, bool isInt3OrInto = false)
+    /// <summary>
+    /// INT n, INT3 and INTO: the gate's DPL is checked against CPL. (They differ only in
+    /// virtual-8086 mode, which this CPU does not enter.)
+    /// </summary>
+    internal int SoftwareInterrupt(int vector, uint returnEip)
     {
         Counters.SoftwareInterrupts++;
         var e = new ExceptionEvent { Vector = vector, Eip = returnEip, Source = InterruptSource.SoftwareInterrupt };
@@ -34,8 +38,6 @@ public sealed unsafe partial class Cpu
             }
             if (a != InterceptAction.Default) return a == InterceptAction.Handled ? Status.Next : Status.Jump;
         }
-        _ = isInt3OrInto;
-        // INT n in virtual-8086 mode with IOPL < 3 would #GP; V86 is not supported (IRET refuses to enter it).
         return DeliverInterrupt(vector, InterruptSource.SoftwareInterrupt, false, 0, returnEip) ? Status.Jump : Status.Fault;
     }
 
