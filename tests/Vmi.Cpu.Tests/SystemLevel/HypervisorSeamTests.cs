@@ -169,4 +169,64 @@ public sealed class HypervisorSeamTests
         Assert.Equal(0xBBBB_BBBBu, h.Cpu.Eax);
         Assert.Equal(guestCr3, h.Cpu.Cr3); // the guest still sees its own CR3
     }
+
+    private sealed class HypercallCounter : ICpuIntercepts
+    {
+        public List<(SensitiveOp Op, uint Operand)> Calls { get; } = [];
+
+        public InterceptAction OnInstruction(Cpu cpu, in SensitiveEvent e)
+        {
+            if (e.Op is SensitiveOp.Vmcall or SensitiveOp.Vmmcall or SensitiveOp.SoftwareInterruptHypercall)
+            {
+                Calls.Add((e.Op, cpu.Eax));
+                cpu.Eax = 0x600D; // the hypercall's result
+                return InterceptAction.Handled;
+            }
+            return InterceptAction.Default;
+        }
+
+        public InterceptAction OnException(Cpu cpu, ref ExceptionEvent e) => InterceptAction.Default;
+    }
+
+    [Fact]
+    public void HypercallInstructionsReachTheHypervisor()
+    {
+        var h = new H();
+        var a = new Assembler(32);
+        a.mov(eax, 1);
+        a.vmcall();
+        a.mov(ebx, eax);
+        a.mov(eax, 2);
+        a.vmmcall();
+        a.mov(ecx, eax);
+        a.mov(eax, 3);
+        a.@int(0x82);
+        a.mov(edx, eax);
+        a.hlt();
+        h.Load(a);
+        var hv = new HypercallCounter();
+        h.Cpu.Intercepts = hv;
+        h.Cpu.HypercallVector = 0x82;
+
+        h.RunUntilHalt();
+
+        Assert.Equal([(SensitiveOp.Vmcall, 1u), (SensitiveOp.Vmmcall, 2u), (SensitiveOp.SoftwareInterruptHypercall, 3u)], hv.Calls);
+        Assert.Equal(0x600Du, h.Cpu.Ebx);
+        Assert.Equal(0x600Du, h.Cpu.Ecx);
+        Assert.Equal(0x600Du, h.Cpu.Edx);
+    }
+
+    [Fact]
+    public void WithoutAHypervisorVmcallIsAnInvalidOpcode()
+    {
+        var h = new H();
+        var a = new Assembler(32);
+        a.vmcall();
+        a.hlt();
+        h.Load(a);
+
+        h.RunUntilHalt();
+
+        h.AssertStopped(Vectors.UD);
+    }
 }
