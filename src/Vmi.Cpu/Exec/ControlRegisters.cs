@@ -1,0 +1,122 @@
+using Vmi.Cpu.Decode;
+
+namespace Vmi.Cpu;
+
+/// <summary>MOV to/from CR0, CR2, CR3, CR4 and DR0–DR7, INVLPG, CLTS, WBINVD/INVD.</summary>
+public sealed unsafe partial class Cpu
+{
+    internal int MovToCr(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        uint v = R(u.M);
+        if (Intercepts != null && Intercept(SensitiveOp.MovToCr, ref u, u.R) is int st) return st;
+        switch (u.R)
+        {
+            case 0: return WriteCr0(v);
+            case 2: Cr2 = v; return Status.Next;
+            case 3: return WriteCr3(v);
+            case 4: return WriteCr4(v);
+            default: return FaultUd();
+        }
+    }
+
+    internal int MovFromCr(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        if (Intercepts != null && Intercept(SensitiveOp.MovFromCr, ref u, u.R) is int st) return st;
+        switch (u.R)
+        {
+            case 0: R(u.M) = Cr0Value; break;
+            case 2: R(u.M) = Cr2; break;
+            case 3: R(u.M) = Cr3Value; break;
+            case 4: R(u.M) = Cr4Value; break;
+            default: return FaultUd();
+        }
+        return Status.Next;
+    }
+
+    /// <summary>Writes CR0 with the architectural checks; flushes the TLB when PG, WP or PE change.</summary>
+    public int WriteCr0(uint v)
+    {
+        v |= Cr0Bits.ET;
+        if ((v & Cr0Bits.PG) != 0 && (v & Cr0Bits.PE) == 0) return FaultGp();
+        if ((v & Cr0Bits.NW) != 0 && (v & Cr0Bits.CD) == 0) return FaultGp();
+        uint changed = Cr0Value ^ v;
+        Cr0Value = v;
+        if ((changed & (Cr0Bits.PG | Cr0Bits.WP | Cr0Bits.PE)) != 0)
+        {
+            FlushTlbAll();
+        }
+        if ((changed & Cr0Bits.PE) != 0)
+        {
+            SetCpl(ProtectedMode ? segs[SegReg.Cs].Selector & 3 : 0);
+            RecomputeSegFast();
+        }
+        return Status.Next;
+    }
+
+    public int WriteCr3(uint v)
+    {
+        Cr3Value = v;
+        FlushTlb(keepGlobal: true);
+        return Status.Next;
+    }
+
+    public int WriteCr4(uint v)
+    {
+        const uint supported = Cr4Bits.VME | Cr4Bits.PVI | Cr4Bits.TSD | Cr4Bits.DE | Cr4Bits.PSE
+            | Cr4Bits.PGE | Cr4Bits.PCE | Cr4Bits.MCE;
+        // PAE is not implemented: setting it (or any unknown bit) raises #GP(0) as reserved bits do.
+        if ((v & ~supported) != 0) return FaultGp();
+        uint changed = Cr4Value ^ v;
+        Cr4Value = v;
+        if ((changed & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0) FlushTlbAll();
+        return Status.Next;
+    }
+
+    internal int MovToDr(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        if (Intercepts != null && Intercept(SensitiveOp.MovToDr, ref u, u.R) is int st) return st;
+        int n = u.R;
+        if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
+        if (n > 7) return FaultUd();
+        Dr[n is 4 ? 6 : n is 5 ? 7 : n] = R(u.M);
+        return Status.Next;
+    }
+
+    internal int MovFromDr(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        if (Intercepts != null && Intercept(SensitiveOp.MovFromDr, ref u, u.R) is int st) return st;
+        int n = u.R;
+        if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
+        if (n > 7) return FaultUd();
+        R(u.M) = Dr[n is 4 ? 6 : n is 5 ? 7 : n];
+        return Status.Next;
+    }
+
+    internal int Invlpg(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        uint lin = segs[u.Seg].Base + Ea(ref u);
+        if (Intercepts != null && Intercept(SensitiveOp.Invlpg, ref u, lin) is int st) return st;
+        InvalidatePage(lin);
+        return Status.Next;
+    }
+
+    internal int Clts(ref Uop u)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        if (Intercepts != null && Intercept(SensitiveOp.Clts, ref u, 0) is int st) return st;
+        Cr0Value &= ~Cr0Bits.TS;
+        return Status.Next;
+    }
+
+    internal int CacheControl(ref Uop u, SensitiveOp op)
+    {
+        if (!PrivilegedOk) return FaultGp();
+        if (Intercepts != null && Intercept(op, ref u, 0) is int st) return st;
+        return Status.Next;
+    }
+}
