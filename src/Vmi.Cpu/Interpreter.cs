@@ -21,6 +21,7 @@ public sealed unsafe partial class Cpu
     private readonly Decoder decoder16, decoder32;
     private readonly BufferCodeReader codeReader = new();
     private readonly Instruction[] decodeScratch = new Instruction[MaxBlockInstructions];
+    private readonly Uop[] uopScratch = new Uop[MaxBlockInstructions];
 
     /// <summary>Instructions left to run in the current block; zeroed to leave the block early (SMC, stop).</summary>
     internal int execLimit;
@@ -240,9 +241,10 @@ public sealed unsafe partial class Cpu
                 break;
             }
             offset += ins.Length;
+            uopScratch[count] = UopBuilder.Build(in ins);
             count++;
             if (offset > inPage) crossed = true;
-            if ((UopBuilder.EndsBlock(in ins))) break;
+            if ((uopScratch[count - 1].Flags & UopFlags.EndsBlock) != 0) break;
         }
         if (count == 0)
         {
@@ -251,11 +253,7 @@ public sealed unsafe partial class Cpu
             return false;
         }
         int firstUop = blocks.Reserve(count);
-        Uop[] pool = blocks.Pool;
-        for (int i = 0; i < count; i++)
-        {
-            pool[firstUop + i] = UopBuilder.Build(in decodeScratch[i]);
-        }
+        uopScratch.AsSpan(0, count).CopyTo(blocks.Pool.AsSpan(firstUop, count));
         b = new Block
         {
             PhysEip = phys,

@@ -52,8 +52,6 @@ internal sealed class BlockCache
         return first;
     }
 
-    /// <summary>Gives back the unused tail of the last reservation.</summary>
-    public void Trim(int first, int used) => poolUsed = first + used;
 
     public void Flush()
     {

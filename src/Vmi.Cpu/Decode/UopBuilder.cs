@@ -31,7 +31,8 @@ public static class UopBuilder
             u.Flags |= UopFlags.Lock;
         }
         Map(in ins, ref u);
-        if (EndsBlock(u.Op))
+        // Decoding stops after a branch, a mode change, a serializing or system instruction.
+        if (ins.FlowControl != FlowControl.Next || EndsBlock(u.Op))
         {
             u.Flags |= UopFlags.EndsBlock;
         }
@@ -226,19 +227,6 @@ public static class UopBuilder
                 }
                 break;
         }
-    }
-
-    /// <summary>Whether decoding stops after this instruction (branches, mode changes, system instructions).</summary>
-    public static bool EndsBlock(in Instruction ins)
-    {
-        if (ins.IsInvalid || ins.FlowControl != FlowControl.Next)
-        {
-            return true;
-        }
-        var u = default(Uop);
-        u.Base = u.Index = Reg.None;
-        Map(in ins, ref u);
-        return EndsBlock(u.Op);
     }
 
     private static bool EndsBlock(Op op) => op switch

@@ -360,5 +360,4 @@ public sealed unsafe partial class Cpu
         execLimit = 0;
     }
 
-    internal PhysicalMemory Mem => Memory;
 }

@@ -20,16 +20,6 @@ public sealed unsafe partial class Cpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool ReadSeg32(int seg, uint offset, out uint value)
-    {
-        if (((segFast >> seg) & 1) != 0)
-        {
-            return ReadLin32(offset, out value);
-        }
-        return ReadSegSlow(seg, offset, 4, out value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool WriteSeg(int seg, uint offset, int size, uint value)
     {
         if (((segFast >> seg) & 1) != 0)
@@ -37,16 +27,6 @@ public sealed unsafe partial class Cpu
             return WriteLin(offset, size, value);
         }
         return WriteSegSlow(seg, offset, size, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool WriteSeg32(int seg, uint offset, uint value)
-    {
-        if (((segFast >> seg) & 1) != 0)
-        {
-            return WriteLin32(offset, value);
-        }
-        return WriteSegSlow(seg, offset, 4, value);
     }
 
     private bool ReadSegSlow(int seg, uint offset, int size, out uint value)

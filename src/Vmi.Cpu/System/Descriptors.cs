@@ -43,8 +43,7 @@ public sealed unsafe partial class Cpu
             s.Selector = selector;
             s.Base = (uint)selector << 4;
             s.Usable = true;
-            if (seg == SegReg.Ss) RecomputeSegFast();
-            else RecomputeSegFast();
+            RecomputeSegFast();
             return Status.Next;
         }
         ushort rpl = (ushort)(selector & 3);
