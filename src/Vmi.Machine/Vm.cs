@@ -119,13 +119,9 @@ public sealed class Vm
     /// </summary>
     private void InstallOptionRom(byte[] rom, uint romBase)
     {
-        if (romBase % 2048 != 0 || romBase < GuestLayout.OptionRomStart || romBase >= GuestLayout.OptionRomEnd)
+        if (Roms.OptionRomWindow.PlacementError(romBase, rom.Length) is string problem)
         {
-            throw new VmBuildException($"option ROM base 0x{romBase:X} must be 2 KiB aligned inside 0x{GuestLayout.OptionRomStart:X}-0x{GuestLayout.OptionRomEnd - 1:X}");
-        }
-        if (rom.Length == 0 || (ulong)romBase + (ulong)rom.Length > GuestLayout.OptionRomEnd)
-        {
-            throw new VmBuildException($"option ROM of {rom.Length} bytes at 0x{romBase:X} does not fit below 0x{GuestLayout.OptionRomEnd:X}");
+            throw new VmBuildException($"option ROM: {problem}");
         }
         if (Memory.RamSize < GuestLayout.OptionRomEnd)
         {

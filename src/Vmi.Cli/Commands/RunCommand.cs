@@ -91,7 +91,7 @@ public static class RunCommand
         {
             return "--rom-base needs --rom or --rom-profile";
         }
-        if (image is not null && AddressParser.CheckRomBase(romBase, image.Length) is string problem)
+        if (image is not null && Vmi.Machine.Roms.OptionRomWindow.PlacementError(romBase, image.Length) is string problem)
         {
             return $"--rom-base: {problem}";
         }

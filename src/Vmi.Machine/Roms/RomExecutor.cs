@@ -19,9 +19,9 @@ public sealed class RomExecutor
 
     public RomExecutor(ReadOnlySpan<byte> rom, uint romBase = VmConfig.DefaultOptionRomBase)
     {
-        if (rom.Length == 0 || romBase < 0xC0000 || (ulong)romBase + (ulong)rom.Length > 0xE0000)
+        if (OptionRomWindow.PlacementError(romBase, rom.Length) is string problem)
         {
-            throw new ArgumentException($"a {rom.Length}-byte ROM does not fit at 0x{romBase:X} in the option-ROM window");
+            throw new ArgumentException(problem, nameof(romBase));
         }
         RomBase = romBase;
         memory.Load(romBase, rom);

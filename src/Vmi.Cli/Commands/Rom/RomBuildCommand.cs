@@ -31,7 +31,7 @@ public static class RomBuildCommand
             Console.Error.WriteLine($"vmi: --base: '{baseText}' is not an address");
             return (int)ExitCode.Usage;
         }
-        if (AddressParser.CheckRomBase(romBase, rom.Image.Length) is string problem)
+        if (Vmi.Machine.Roms.OptionRomWindow.PlacementError(romBase, rom.Image.Length) is string problem)
         {
             Console.Error.WriteLine($"vmi: --base: {problem}");
             return (int)ExitCode.Usage;

@@ -49,9 +49,14 @@ public static class RomDumpCommand
             return (int)ExitCode.Usage;
         }
         uint romBase = Vmi.Machine.VmConfig.DefaultOptionRomBase;
-        if (baseText is not null && (!AddressParser.TryParse(baseText, out romBase) || AddressParser.CheckRomBase(romBase, image.Length) is not null))
+        if (baseText is not null && !AddressParser.TryParse(baseText, out romBase))
         {
-            Console.Error.WriteLine($"vmi: --base: {(AddressParser.TryParse(baseText, out uint b) ? AddressParser.CheckRomBase(b, image.Length) : $"'{baseText}' is not an address")}");
+            Console.Error.WriteLine($"vmi: --base: '{baseText}' is not an address");
+            return (int)ExitCode.Usage;
+        }
+        if (OptionRomWindow.PlacementError(romBase, image.Length) is string placement)
+        {
+            Console.Error.WriteLine($"vmi: --base: {placement}");
             return (int)ExitCode.Usage;
         }
 
