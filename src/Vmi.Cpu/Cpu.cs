@@ -57,8 +57,26 @@ public sealed unsafe partial class Cpu
     /// <summary>INT n vector that counts as a hypercall for <see cref="ICpuIntercepts"/> (-1: none).</summary>
     public int HypercallVector { get; set; } = -1;
 
-    /// <summary>The INTR pin: the board sets it while the interrupt controller has a pending request.</summary>
-    public bool InterruptLine;
+    /// <summary>
+    /// The INTR pin: the board sets it while the interrupt controller has a pending request. A rising
+    /// line ends the running block after the current instruction, so the interrupt is recognised at
+    /// the next instruction boundary whatever the block structure (a debugger stepping one
+    /// instruction at a time sees the same boundary).
+    /// </summary>
+    public bool InterruptLine
+    {
+        get => interruptLine;
+        set
+        {
+            if (value && !interruptLine)
+            {
+                execLimit = 0;
+            }
+            interruptLine = value;
+        }
+    }
+
+    private bool interruptLine;
 
     public bool Halted { get; internal set; }
 
@@ -114,6 +132,15 @@ public sealed unsafe partial class Cpu
         Cpl = 0;
         Halted = false;
         pendingFault = default;
+        interruptShadow = debugShadow = midRepeat = false;
+        pendingDebug = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            Dr[i] = 0;
+        }
+        Dr[6] = DebugBits.Dr6Init;
+        Dr[7] = DebugBits.Dr7Init;
+        DebugRegistersChanged();
         RecomputeSegFast();
         FlushTlbAll();
     }

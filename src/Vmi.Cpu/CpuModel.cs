@@ -21,11 +21,17 @@ public static class CpuidBits
     /// this, so a guest that trusts CPUID never meets an unimplemented instruction (no x87, MMX or SSE).
     /// </summary>
     public const uint ImplementedEdx = De | Pse | Tsc | Msr | Cx8 | Sep | Pge | Cmov;
+
+    /// <summary>Leaf 1 ECX features this emulator executes: none (no SSE3 and later, no VMX).</summary>
+    public const uint ImplementedEcx = 0;
 }
 
 /// <summary>
-/// A processor model: what CPUID reports (vendor, family/model/stepping, features) and which
-/// hardware-virtualization extensions it has. Behaviour of the instructions does not vary by model.
+/// A processor model: what CPUID reports (vendor, family/model/stepping, the features this emulator
+/// implements) and which hardware-virtualization extensions the host it stands for has. Those
+/// (<see cref="HardwareVirtualization"/>, <see cref="NestedPaging"/>) are for the hypervisors to
+/// choose their ROMs by; the guest never sees them through CPUID, because the emulated CPU does not
+/// execute VMX or SVM. Behaviour of the instructions does not vary by model.
 /// </summary>
 public sealed record CpuModel(
     string Name,

@@ -146,13 +146,16 @@ public sealed partial class Cpu
         }
     }
 
-    /// <summary>The architectural EFLAGS value.</summary>
+    /// <summary>
+    /// The architectural EFLAGS value. Every write goes through here and keeps the reserved bits as
+    /// the hardware does: bit 1 reads 1; bits 3, 5, 15 and 22–31 read 0; VIF/VIP stay 0 (no VME/PVI).
+    /// </summary>
     public uint Eflags
     {
         get => flagsRest | ArithFlags;
         set
         {
-            flagsRest = (value & ~EFlags.Arith) | EFlags.Reserved1;
+            flagsRest = (value & EFlags.Writable & ~EFlags.Arith) | EFlags.Reserved1;
             SetFlagsEager(value);
         }
     }

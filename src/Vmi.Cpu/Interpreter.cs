@@ -10,7 +10,9 @@ namespace Vmi.Cpu;
 /// <summary>
 /// The run loop: find (or decode) the block at CS:EIP by physical address, execute its µops,
 /// retire instructions exactly up to the budget, deliver faults and interrupts between
-/// instructions. Interrupts are recognised at block boundaries, which are deterministic.
+/// instructions. Interrupts are recognised at block boundaries; everything that can make one
+/// pending (a timer deadline, a port write, a rising INTR line, STI/POPF/IRET) ends its block
+/// there, so the boundary is the same instruction whatever the slice size, tracing or stepping.
 /// </summary>
 public sealed unsafe partial class Cpu
 {
@@ -42,10 +44,16 @@ public sealed unsafe partial class Cpu
     /// <summary>Told about every decoded block (a binary-translation backend's view of the code); null costs nothing.</summary>
     public BlockDecodedHandler? BlockDecoded { get; set; }
 
+    /// <summary>
+    /// Instruction count at which the current <see cref="Run"/> returns. A device that arms a timer
+    /// mid-run moves it earlier (<see cref="EndRunAt"/>), so the timer fires at its exact instruction.
+    /// </summary>
+    private long runTarget;
+
     /// <summary>Runs until <paramref name="maxInstructions"/> more instructions retired, HLT, or a stop.</summary>
     public CpuExit Run(long maxInstructions)
     {
-        long target = InstructionsRetired + maxInstructions;
+        runTarget = maxInstructions >= long.MaxValue - InstructionsRetired ? long.MaxValue : InstructionsRetired + maxInstructions;
         Uop[] pool = blocks.Pool;
         if (stopRequested)
         {
@@ -53,7 +61,7 @@ public sealed unsafe partial class Cpu
         }
         while (true)
         {
-            long remaining = target - InstructionsRetired;
+            long remaining = runTarget - InstructionsRetired;
             if (remaining <= 0)
             {
                 return new CpuExit(CpuExitReason.InstructionLimit, null);
@@ -61,6 +69,7 @@ public sealed unsafe partial class Cpu
             if (interruptShadow)
             {
                 interruptShadow = false;
+                debugShadow = false;
                 remaining = 1;
             }
             else if (InterruptLine && (flagsRest & EFlags.IF) != 0)
@@ -71,6 +80,14 @@ public sealed unsafe partial class Cpu
             if (Halted)
             {
                 return new CpuExit(CpuExitReason.Halted, null);
+            }
+            if (((flagsRest & (EFlags.TF | EFlags.RF)) | instructionBreakpoints) != 0)
+            {
+                // Single-stepping, a resume flag to clear, or code breakpoints: one instruction at a time
+                // with the debug rules (Debug.cs). Nothing else pays for them.
+                StepWithDebugRules();
+                if (stopRequested) return TakeStop();
+                continue;
             }
 
             int blockIndex = FindBlock();
@@ -85,6 +102,7 @@ public sealed unsafe partial class Cpu
             ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), blockIndex);
             int first = b.First;
             execLimit = (int)Math.Min(b.Count, remaining);
+            midRepeat = false;
             uint eipMask = csMode == 1 ? 0xFFFF_FFFFu : 0xFFFFu;
             int done = 0;
             int status = Status.Next;
@@ -112,12 +130,33 @@ public sealed unsafe partial class Cpu
             }
             if (status == Status.Fault)
             {
+                pendingDebug = 0;
                 DeliverPendingFault();
+            }
+            else if (pendingDebug != 0 && !debugShadow)
+            {
+                // A data or I/O breakpoint hit by the last instruction (it ended the block).
+                DeliverDebugTrap();
             }
             if (stopRequested)
             {
                 return TakeStop();
             }
+        }
+    }
+
+    /// <summary>
+    /// Makes the current <see cref="Run"/> return once <paramref name="instructionCount"/> instructions
+    /// have retired (never later than it would anyway). Called by the board when a device arms a timer
+    /// while the CPU runs: the instruction that armed it is the first of its block, so the count the
+    /// device saw is exact, and the block ends after it.
+    /// </summary>
+    public void EndRunAt(long instructionCount)
+    {
+        if (instructionCount < runTarget)
+        {
+            runTarget = instructionCount;
+            execLimit = 0;
         }
     }
 
@@ -240,8 +279,13 @@ public sealed unsafe partial class Cpu
                 }
                 break;
             }
-            offset += ins.Length;
             uopScratch[count] = UopBuilder.Build(in ins);
+            if (count > 0 && (uopScratch[count].Flags & UopFlags.StartsBlock) != 0)
+            {
+                // It must run first in its block: see UopFlags.StartsBlock.
+                break;
+            }
+            offset += ins.Length;
             count++;
             if (offset > inPage) crossed = true;
             if ((uopScratch[count - 1].Flags & UopFlags.EndsBlock) != 0) break;

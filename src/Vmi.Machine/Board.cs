@@ -74,4 +74,27 @@ public sealed class Board : ICpuPlatform
     }
 
     public ulong TimestampCounter => (ulong)Clock.Ticks;
+
+    /// <summary>ISA <paramref name="irq"/> can reach the CPU: unmasked at its PIC and, for IRQ 8–15, at the cascade too.</summary>
+    public bool IrqUnmasked(int irq) => irq < 8
+        ? (Pic.MasterChip.Imr & (1 << irq)) == 0
+        : (Pic.SlaveChip.Imr & (1 << (irq - 8))) == 0 && (Pic.MasterChip.Imr & (1 << 2)) == 0;
+
+    /// <summary>A timer interrupt lies ahead for a CPU halted with IF = 1: the PIT is counting towards an edge and IRQ0 is unmasked.</summary>
+    public bool TimerCanWake => Pit.Channel0Armed && IrqUnmasked(0);
+
+    /// <summary>Host input would interrupt the CPU: COM1's receive interrupt is enabled and IRQ4 unmasked.</summary>
+    public bool HostInputCanWake => Uart.ReceiveInterruptEnabled && IrqUnmasked(Com1Irq);
+
+    /// <summary>Why a CPU halted with IF = 1 can never be woken, for the stop diagnostic.</summary>
+    public string WhyNothingCanWake()
+    {
+        string pit = !Pit.Channel0Armed ? "the PIT (IRQ0) is not counting"
+            : !IrqUnmasked(0) ? $"IRQ0 (PIT) is masked at the PIC (IMR 0x{Pic.MasterChip.Imr:X2})"
+            : "the PIT can fire";
+        string com1 = !Uart.ReceiveInterruptEnabled ? "COM1's receive interrupt is disabled"
+            : !IrqUnmasked(Com1Irq) ? "IRQ4 (COM1) is masked at the PIC"
+            : "no more host input will arrive";
+        return $"{pit}; {com1}";
+    }
 }

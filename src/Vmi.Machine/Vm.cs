@@ -16,6 +16,9 @@ public enum VmExitReason
     Halted,
 
     InstructionLimit,
+
+    /// <summary>Guest time reached the limit set with <see cref="Vm.GuestTickLimit"/> (--max-guest-time).</summary>
+    GuestTimeLimit,
     TripleFault,
     Unsupported,
     HypervisorStop,
@@ -53,6 +56,9 @@ public sealed class Vm
         Clock = new GuestClock(config.NominalHz, () => Cpu.InstructionsRetired);
         Timers = new TimerQueue();
         Board = new Board(Cpu, Clock, Timers, config.SerialOutput);
+        // A device armed a timer while the CPU runs (a port write, which is first in its block so the
+        // clock is exact): end the slice at its deadline, so it fires at that very instruction.
+        Timers.DeadlineMovedEarlier = deadline => Cpu.EndRunAt(Cpu.InstructionsRetired + Math.Max(0, deadline - Clock.Ticks));
     }
 
     public VmConfig Config { get; }
@@ -144,6 +150,9 @@ public sealed class Vm
     /// <summary>How many instructions the CPU runs at most between two looks at host-side input.</summary>
     public const long SliceInstructions = 1_000_000;
 
+    /// <summary>Guest time (in ticks of <see cref="GuestClock"/>) at which the run stops (--max-guest-time); long.MaxValue: none.</summary>
+    public long GuestTickLimit { get; set; } = long.MaxValue;
+
     /// <summary>Called between CPU slices on the guest thread (host input, UI); must not touch guest state except through devices.</summary>
     public Action? BetweenSlices { get; set; }
 
@@ -178,7 +187,9 @@ public sealed class Vm
     /// sooner, at most <see cref="SliceInstructions"/>). Null while the guest can go on; otherwise why
     /// the run ends (a budget of zero or less is <see cref="VmExitReason.InstructionLimit"/>).
     /// <see cref="Run"/> is a loop over this; a debugger drives it one instruction at a time, so
-    /// timers and devices behave the same under both.
+    /// timers and devices behave the same under both: every timer fires at its exact tick (a slice
+    /// ends there, and one armed mid-slice shortens it), and the CPU takes interrupts at instruction
+    /// boundaries, so the instruction at which each interrupt lands does not depend on the slice size.
     /// </summary>
     public VmStop? RunSlice(long maxInstructions)
     {
@@ -188,33 +199,21 @@ public sealed class Vm
         {
             return new VmStop(VmExitReason.InstructionLimit, $"instruction limit reached at eip 0x{Cpu.Eip:X8}");
         }
+        if (Clock.Ticks >= GuestTickLimit)
+        {
+            Board.Uart.Flush();
+            return new VmStop(VmExitReason.GuestTimeLimit,
+                string.Format(System.Globalization.CultureInfo.InvariantCulture, "guest time limit of {0:F6} s reached at eip 0x{1:X8}", (double)GuestTickLimit / Clock.NominalHz, Cpu.Eip));
+        }
         long untilTimer = Timers.NextDeadline == long.MaxValue ? long.MaxValue : Math.Max(1, Timers.NextDeadline - Clock.Ticks);
-        long slice = Math.Min(Math.Min(maxInstructions, untilTimer), SliceInstructions);
+        long slice = Math.Min(Math.Min(maxInstructions, untilTimer), Math.Min(SliceInstructions, GuestTickLimit - Clock.Ticks));
         CpuExit exit = Cpu.Run(slice);
         switch (exit.Reason)
         {
             case CpuExitReason.InstructionLimit:
                 return null;
             case CpuExitReason.Halted:
-                if (!Cpu.IF)
-                {
-                    Board.Uart.Flush();
-                    return new VmStop(VmExitReason.Halted, $"the guest halted with interrupts disabled at eip 0x{Cpu.Eip:X8}");
-                }
-                if (Timers.NextDeadline == long.MaxValue && !Cpu.InterruptLine)
-                {
-                    if (WaitForHostInput?.Invoke() == true)
-                    {
-                        return null;
-                    }
-                    return new VmStop(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with no timer armed: nothing can wake it");
-                }
-                if (!Cpu.InterruptLine)
-                {
-                    // Idle: guest time jumps to the next timer event (no host time is spent waiting).
-                    Clock.SkipIdleTo(Timers.NextDeadline);
-                }
-                return null;
+                return Idle();
             case CpuExitReason.StopRequested:
                 return new VmStop(VmExitReason.DebugExit, exit.Detail ?? "stop requested");
             case CpuExitReason.TripleFault:
@@ -224,6 +223,36 @@ public sealed class Vm
             default:
                 return new VmStop(VmExitReason.HypervisorStop, exit.Detail ?? "stopped by the hypervisor");
         }
+    }
+
+    /// <summary>
+    /// The CPU is in HLT. With IF = 0 nothing but NMI (which this PC lacks) could wake it: the run
+    /// ends. With IF = 1, guest time jumps to the next timer event if that event can interrupt the
+    /// CPU (no host time is spent waiting); otherwise host input is the only hope, and if that cannot
+    /// interrupt either, the run ends with the reason instead of spinning forever.
+    /// </summary>
+    private VmStop? Idle()
+    {
+        if (!Cpu.IF)
+        {
+            Board.Uart.Flush();
+            return new VmStop(VmExitReason.Halted, $"the guest halted with interrupts disabled at eip 0x{Cpu.Eip:X8}");
+        }
+        if (Cpu.InterruptLine)
+        {
+            return null; // taken at the start of the next slice
+        }
+        if (Board.TimerCanWake)
+        {
+            Clock.SkipIdleTo(Math.Min(Timers.NextDeadline, GuestTickLimit));
+            return null;
+        }
+        if (Board.HostInputCanWake && WaitForHostInput?.Invoke() == true)
+        {
+            return null;
+        }
+        Board.Uart.Flush();
+        return new VmStop(VmExitReason.Halted, $"the guest halted at eip 0x{Cpu.Eip:X8} with interrupts enabled, but nothing can wake it: {Board.WhyNothingCanWake()}");
     }
 
     /// <summary>The run summary, for <see cref="Run"/> and for drivers built on <see cref="RunSlice"/>.</summary>

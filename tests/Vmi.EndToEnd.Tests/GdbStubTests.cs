@@ -192,7 +192,10 @@ public sealed class GdbStubTests
             return false;
         };
         s.Vm.WaitForHostInput = console;
-        // sti; hlt; jmp back to the hlt: idle with interrupts on and no timer, so only input could wake it.
+        // COM1's receive interrupt on and IRQ4 unmasked (the PICs power up masked), then sti; hlt; jmp
+        // back to the hlt: idle with interrupts on and no timer, so only console input could wake it.
+        s.Vm.Board.PortWrite(Board.Com1Port + 1, 1, 0x01);
+        s.Vm.Board.PortWrite(0x21, 1, 0xEF);
         Assert.Equal("OK", s.Gdb.Command($"M{Image.EntryPoint:x},4:fbf4ebfd"));
         s.Gdb.Send("c");
         Thread.Sleep(200);

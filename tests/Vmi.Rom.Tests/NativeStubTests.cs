@@ -479,7 +479,15 @@ public sealed class NativeStubTests
             .. Enumerable.Range(0, 8).Select(n => new Scenario($"dr{n}", a => a.mov(drs[n], edx))
             {
                 Eax = (uint)n, Edx = 0x0BAD_0000u + (uint)n,
-                Expect = m => Assert.Equal(0x0BAD_0000u + (uint)n, m.Cpu.Dr[DrIndex(n)]),
+                // DR6 and DR7 keep their fixed bits (DR6 4-11 and 16-31 read 1, DR7 bit 10 reads 1, 11/12/14/15 read 0).
+                Expect = m => Assert.Equal(
+                    DrIndex(n) switch
+                    {
+                        6 => (0x0BAD_0000u + (uint)n) | DebugBits.Dr6Fixed1,
+                        7 => ((0x0BAD_0000u + (uint)n) & DebugBits.Dr7Writable) | DebugBits.Dr7Fixed1,
+                        _ => 0x0BAD_0000u + (uint)n,
+                    },
+                    m.Cpu.Dr[DrIndex(n)]),
             }),
             new Scenario("dr5 with CR4.DE", a => a.mov(dr5, edx))
             {

@@ -72,4 +72,12 @@ public enum UopFlags : byte
 
     /// <summary>Immediate form (for instruction families that also have a register form).</summary>
     HasImm = 64,
+
+    /// <summary>
+    /// The instruction begins a new block. Instructions that reach devices, time or the hypervisor
+    /// (port I/O, RDTSC, MSRs, HLT, software interrupts, system instructions) and repeated string
+    /// instructions run first in their block, so <see cref="Cpu.InstructionsRetired"/> is exact while
+    /// they execute (a device sees the true instruction count; a REP counts its iterations).
+    /// </summary>
+    StartsBlock = 128,
 }

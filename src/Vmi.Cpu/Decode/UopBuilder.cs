@@ -32,9 +32,13 @@ public static class UopBuilder
         }
         Map(in ins, ref u);
         // Decoding stops after a branch, a mode change, a serializing or system instruction.
-        if (ins.FlowControl != FlowControl.Next || EndsBlock(u.Op))
+        if (ins.FlowControl != FlowControl.Next || EndsBlock(u.Op) || StartsBlock(in u))
         {
             u.Flags |= UopFlags.EndsBlock;
+        }
+        if (StartsBlock(in u))
+        {
+            u.Flags |= UopFlags.StartsBlock;
         }
         return u;
     }
@@ -236,6 +240,14 @@ public static class UopBuilder
         >= Op.Hlt and <= Op.Ud => op != Op.Bound && op != Op.Bcd,
         Op.Invalid => true,
         Op.StringOp => false,
+        _ => false,
+    };
+
+    private static bool StartsBlock(in Uop u) => u.Op switch
+    {
+        Op.Int or Op.Int3 or Op.Into => true,
+        Op.StringOp => (u.Flags & UopFlags.Rep) != 0 || u.Sub is StringKind.Ins or StringKind.Outs,
+        >= Op.Hlt and <= Op.Ud => u.Op is not (Op.Bound or Op.Bcd),
         _ => false,
     };
 

@@ -101,8 +101,13 @@ public sealed unsafe partial class Cpu
     {
         if (u.Sub == 1)
         {
-            // INT1 (ICEBP, F1) raises #DB like a hardware debug trap: no gate DPL check.
-            return DeliverInterrupt(Vectors.DB, InterruptSource.Exception, false, 0, NextEip(ref u)) ? Status.Jump : Status.Fault;
+            // INT1 (ICEBP, F1) raises #DB like a hardware debug trap: no gate DPL check, no DR6 bit,
+            // the return address past it; delivered as an exception (intercepts, double-fault rules).
+            Eip = NextEip(ref u);
+            pendingFault = new CpuFault(Vectors.DB, false, 0);
+            DeliverPendingFault();
+            softwareInterruptTaken = true;
+            return Status.Jump;
         }
         if (HypercallVector >= 0 && u.Imm == (uint)HypercallVector && Intercepts != null
             && Intercept(SensitiveOp.SoftwareInterruptHypercall, ref u, u.Imm) is int st)

@@ -64,13 +64,14 @@ public sealed unsafe partial class Cpu
 
     public int WriteCr4(uint v)
     {
-        const uint supported = Cr4Bits.VME | Cr4Bits.PVI | Cr4Bits.TSD | Cr4Bits.DE | Cr4Bits.PSE
-            | Cr4Bits.PGE | Cr4Bits.PCE | Cr4Bits.MCE;
-        // PAE is not implemented: setting it (or any unknown bit) raises #GP(0) as reserved bits do.
+        const uint supported = Cr4Bits.TSD | Cr4Bits.DE | Cr4Bits.PSE | Cr4Bits.PGE | Cr4Bits.PCE | Cr4Bits.MCE;
+        // PAE, VME and PVI are not implemented (CPUID does not report them): setting one (or any
+        // unknown bit) raises #GP(0) as reserved bits do.
         if ((v & ~supported) != 0) return FaultGp();
         uint changed = Cr4Value ^ v;
         Cr4Value = v;
         if ((changed & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0) FlushTlbAll();
+        if ((changed & Cr4Bits.DE) != 0) DebugRegistersChanged();
         return Status.Next;
     }
 
@@ -81,7 +82,16 @@ public sealed unsafe partial class Cpu
         int n = u.R;
         if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
         if (n > 7) return FaultUd();
-        Dr[n is 4 ? 6 : n is 5 ? 7 : n] = R(u.M);
+        if (GeneralDetect()) return Status.Fault;
+        n = n is 4 ? 6 : n is 5 ? 7 : n;
+        uint v = R(u.M);
+        Dr[n] = n switch
+        {
+            6 => v | DebugBits.Dr6Fixed1 & ~(1u << 12),
+            7 => (v & DebugBits.Dr7Writable) | DebugBits.Dr7Fixed1,
+            _ => v,
+        };
+        if (n != 6) DebugRegistersChanged();
         return Status.Next;
     }
 
@@ -92,6 +102,7 @@ public sealed unsafe partial class Cpu
         int n = u.R;
         if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
         if (n > 7) return FaultUd();
+        if (GeneralDetect()) return Status.Fault;
         R(u.M) = Dr[n is 4 ? 6 : n is 5 ? 7 : n];
         return Status.Next;
     }

@@ -215,7 +215,7 @@ public sealed unsafe partial class Cpu
             sel = GetReg(2, u.M);
         }
         int r = LoadSegment(u.R, (ushort)sel);
-        if (r == Status.Next && u.R == SegReg.Ss) interruptShadow = true;
+        if (r == Status.Next && u.R == SegReg.Ss) interruptShadow = debugShadow = true;
         return r;
     }
 

@@ -37,12 +37,14 @@ public sealed unsafe partial class Cpu
     internal uint PortIn(ushort port, int size)
     {
         Counters.PortReads++;
+        if (ioBreakpoints != 0) CheckIoBreakpoints(port, size);
         return Platform.PortRead(port, size) & SizeMask(size);
     }
 
     internal void PortOut(ushort port, int size, uint value)
     {
         Counters.PortWrites++;
+        if (ioBreakpoints != 0) CheckIoBreakpoints(port, size);
         Platform.PortWrite(port, size, value & SizeMask(size));
     }
 

@@ -71,7 +71,7 @@ public sealed unsafe partial class Cpu
         int r = LoadSegment(u.R, (ushort)v);
         if (r != Status.Next) return r;
         R(Reg.Esp) = StepEsp(R(Reg.Esp), u.Size);
-        if (u.R == SegReg.Ss) interruptShadow = true;
+        if (u.R == SegReg.Ss) interruptShadow = debugShadow = true;
         return Status.Next;
     }
 

@@ -101,16 +101,18 @@ public sealed unsafe partial class Cpu
             case 1:
                 eax = m.Signature;
                 ebx = 0x0001_0800; // one logical processor, CLFLUSH line 8 quadwords
-                ecx = m.FeaturesEcx & (m.HardwareVirtualization && m.IsIntel ? CpuidBits.Vmx : 0);
+                // No ECX feature is implemented (no SSE3+, and no VMX: VMXON is #UD here). The model's
+                // virtualization extensions describe the host a hypervisor runs on, not this CPU.
+                ecx = m.FeaturesEcx & CpuidBits.ImplementedEcx;
                 edx = m.FeaturesEdx & CpuidBits.ImplementedEdx;
                 break;
             case 0x8000_0000:
-                eax = m.NestedPaging && m.IsAmd ? 0x8000_000Au : 0x8000_0004u;
+                eax = 0x8000_0004u;
                 if (m.IsAmd) VendorRegisters(m.Vendor, out ebx, out edx, out ecx);
                 break;
             case 0x8000_0001:
+                // No SVM either (VMRUN is #UD); nested paging (leaf 0x8000000A) is not reported for the same reason.
                 eax = m.Signature;
-                ecx = m.IsAmd && m.HardwareVirtualization ? CpuidBits.Svm : 0;
                 break;
             case >= 0x8000_0002 and <= 0x8000_0004:
                 {
@@ -123,11 +125,6 @@ public sealed unsafe partial class Cpu
                     edx = BitConverter.ToUInt32(brand[(o + 12)..]);
                     break;
                 }
-            case 0x8000_000A when m.IsAmd && m.NestedPaging:
-                eax = 1;
-                ebx = 64;
-                edx = CpuidBits.NestedPaging;
-                break;
         }
     }
 

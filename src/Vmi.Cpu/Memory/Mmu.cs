@@ -180,6 +180,7 @@ public sealed unsafe partial class Cpu
                 return false;
             }
             value = ReadPhys(phys, size);
+            if (dataBreakpoints != 0) CheckDataBreakpoints(lin, size, write: false);
             return true;
         }
         // Page-crossing: translate both pages before reading anything.
@@ -193,6 +194,7 @@ public sealed unsafe partial class Cpu
             uint phys = i < first ? p1 + (uint)i : p2 + (uint)i - first;
             value |= (uint)Memory.Read8(phys) << (8 * i);
         }
+        if (dataBreakpoints != 0) CheckDataBreakpoints(lin, size, write: false);
         return true;
     }
 
@@ -289,6 +291,7 @@ public sealed unsafe partial class Cpu
                 Memory.GuestWrite(phys, 1, value >> (8 * i));
             }
         }
+        if (dataBreakpoints != 0) CheckDataBreakpoints(lin, size, write: true);
         return true;
     }
 

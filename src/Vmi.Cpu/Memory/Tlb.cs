@@ -28,6 +28,10 @@ public sealed unsafe partial class Cpu
 
     private void TlbFill(uint page, uint entry)
     {
+        if (dataBreakpoints != 0 && IsDataBreakpointPage(page))
+        {
+            return; // every access to it must reach the slow path, which checks the breakpoint
+        }
         if (tlb[page] == 0)
         {
             if (tlbFilledCount < tlbFilled.Length)

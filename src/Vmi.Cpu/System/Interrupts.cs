@@ -38,7 +38,9 @@ public sealed unsafe partial class Cpu
             }
             if (a != InterceptAction.Default) return a == InterceptAction.Handled ? Status.Next : Status.Jump;
         }
-        return DeliverInterrupt(vector, InterruptSource.SoftwareInterrupt, false, 0, returnEip) ? Status.Jump : Status.Fault;
+        if (!DeliverInterrupt(vector, InterruptSource.SoftwareInterrupt, false, 0, returnEip)) return Status.Fault;
+        softwareInterruptTaken = true;
+        return Status.Jump;
     }
 
     /// <summary>Delivers the pending fault, applying the double- and triple-fault rules. EIP is the faulting instruction.</summary>
@@ -179,7 +181,7 @@ public sealed unsafe partial class Cpu
             return false;
         }
         int size = gate32 ? 4 : 2;
-        uint oldFlags = Eflags;
+        uint oldFlags = Eflags | PushedResumeFlag(vector, source);
         ushort oldCs = segs[SegReg.Cs].Selector;
         int newCpl = cs.IsConforming ? Cpl : cs.Dpl;
         if (newCpl < Cpl)

@@ -78,6 +78,9 @@ public sealed class Pit8254 : IPortDevice
     /// <summary>PIT input clock cycles elapsed at the current guest time.</summary>
     public long CurrentCycle => _clock.DeviceCyclesAt(_clock.Ticks, InputHz);
 
+    /// <summary>Channel 0 has a rising edge ahead, so IRQ0 will fire again (a halted CPU can be woken by it).</summary>
+    public bool Channel0Armed => _timerHandle != 0;
+
     public bool GetOutput(int channel)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(channel);

@@ -115,6 +115,9 @@ public sealed class Uart16550 : IPortDevice
     /// <summary>Bytes queued on the host side that have not reached the chip FIFO yet.</summary>
     public int PendingInputCount => _hostInput.Count;
 
+    /// <summary>The guest enabled the received-data interrupt (IER.ERBFI): host input can raise IRQ4.</summary>
+    public bool ReceiveInterruptEnabled => (_ier & IerRxData) != 0;
+
     public ushort Divisor => (ushort)(_dll | (_dlm << 8));
 
     private bool Dlab => (_lcr & LcrDlab) != 0;

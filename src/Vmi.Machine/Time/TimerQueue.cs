@@ -20,6 +20,10 @@ public sealed class TimerQueue
 
     public int Count => _count;
 
+    /// <summary>Told the new <see cref="NextDeadline"/> when a schedule makes it earlier (the VM then ends
+    /// the running CPU slice there, so a timer armed mid-slice fires at its exact tick).</summary>
+    public Action<long>? DeadlineMovedEarlier { get; set; }
+
     /// <returns>A handle for <see cref="Cancel"/>; never 0, so callers can use 0 for "no timer".</returns>
     public int Schedule(long deadlineTick, Action callback)
     {
@@ -33,7 +37,12 @@ public sealed class TimerQueue
         _nextHandle = handle == int.MaxValue ? 1 : handle + 1;
         _heap[_count] = new Entry(deadlineTick, _nextSequence++, handle, callback);
         SiftUp(_count++);
+        long before = NextDeadline;
         NextDeadline = _heap[0].Deadline;
+        if (NextDeadline < before)
+        {
+            DeadlineMovedEarlier?.Invoke(NextDeadline);
+        }
         return handle;
     }
 

@@ -181,10 +181,10 @@ public sealed class StringTests
     }
 
     [Fact]
-    public void LongRepMovsbSpanningSeveralChunksCompletes()
+    public void LongRepMovsbRunInSmallBudgetsCompletes()
     {
-        // Longer than the CPU's per-execution chunk: the instruction re-executes until done.
-        const int length = 3 * Cpu.MaxRepeatChunk + 123;
+        // Each run's budget stops the REP between iterations; the instruction re-executes until done.
+        const int length = 3 * 4096 + 123;
         var h = new H();
         byte[] data = Pattern(length, 2);
         h.Memory.Load(H.ScratchBase, data);
@@ -196,10 +196,108 @@ public sealed class StringTests
         a.hlt();
         h.Load(a);
 
-        h.RunUntilHalt();
+        int runs = 0;
+        while (h.Cpu.Run(1000).Reason == CpuExitReason.InstructionLimit)
+        {
+            runs++;
+        }
 
+        Assert.Equal(CpuExitReason.Halted, h.Cpu.Run(1).Reason);
         Assert.Equal(data, Read(h, H.ScratchBase + 0x10_0000, length));
         Assert.Equal(0u, h.Cpu.Ecx);
+        Assert.Equal((3 + length + 1 + 999) / 1000 - 1, runs);
+    }
+
+    /// <summary>
+    /// Every iteration of a REP counts as one instruction (QEMU's icount counts them so), so a budget
+    /// bounds the work really done: a run of N instructions stops the copy after exactly the
+    /// iterations that fit, with EIP still at the REP.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(500)]
+    [InlineData(999)]
+    public void RepIterationsCountTowardTheBudget(int iterations)
+    {
+        const int length = 1000;
+        var h = new H();
+        GuestProgram p = h.Load((a, l) =>
+        {
+            a.mov(esi, H.ScratchBase);
+            a.mov(edi, H.ScratchBase + 0x1000);
+            a.mov(ecx, length);
+            l.Define(a, "rep");
+            a.rep.movsb();
+            a.hlt();
+        });
+        long start = h.Cpu.InstructionsRetired;
+
+        Assert.Equal(CpuExitReason.InstructionLimit, h.Cpu.Run(3 + iterations).Reason);
+
+        Assert.Equal(3 + iterations, h.Cpu.InstructionsRetired - start);
+        Assert.Equal((uint)(length - iterations), h.Cpu.Ecx);
+        Assert.Equal(p["rep"], h.Cpu.Eip);
+        h.RunUntilHalt();
+        Assert.Equal(3 + length + 1, h.Cpu.InstructionsRetired - start);
+    }
+
+    [Fact]
+    public void RepWithZeroCountCountsOnce()
+    {
+        var h = new H();
+        var a = new Assembler(32);
+        a.xor(ecx, ecx);
+        a.rep.stosd();
+        a.hlt();
+        h.Load(a);
+
+        h.RunUntilHalt();
+
+        Assert.Equal(3, h.Cpu.InstructionsRetired);
+    }
+
+    [Fact]
+    public void RepeCmpsCountsTheIterationsItRan()
+    {
+        var h = new H();
+        h.Memory.Load(H.ScratchBase, "abcdefXh"u8.ToArray());
+        h.Memory.Load(H.ScratchBase + 0x100, "abcdefgh"u8.ToArray());
+        var a = new Assembler(32);
+        a.mov(esi, H.ScratchBase);
+        a.mov(edi, H.ScratchBase + 0x100);
+        a.mov(ecx, 8);
+        a.repe.cmpsb();
+        a.hlt();
+        h.Load(a);
+
+        h.RunUntilHalt();
+
+        Assert.Equal(1u, h.Cpu.Ecx); // stopped at the 7th byte
+        Assert.Equal(3 + 7 + 1, h.Cpu.InstructionsRetired);
+    }
+
+    [Fact]
+    public void IterationsBeforeAFaultCountButTheFaultingOneDoesNot()
+    {
+        var h = new H();
+        h.EnablePaging();
+        const uint buffer = 0x40_0000;
+        h.Map(buffer, H.ScratchBase, H.PteP | H.PteRw);
+        var a = new Assembler(32);
+        a.mov(edi, buffer + 0xFF0);
+        a.mov(ecx, 100);
+        a.rep.stosb(); // 16 bytes fit, the 17th is on an unmapped page
+        a.hlt();
+        h.Load(a);
+        long start = h.Cpu.InstructionsRetired;
+
+        h.RunUntilHalt();
+
+        h.AssertStopped(Vectors.PF);
+        Assert.Equal(84u, h.Cpu.Ecx);
+        // 2 movs + 16 iterations, then the #PF stub up to and including its HLT (7 instructions).
+        Assert.Equal(2 + 16 + 7, h.Cpu.InstructionsRetired - start);
     }
 
     /// <summary>

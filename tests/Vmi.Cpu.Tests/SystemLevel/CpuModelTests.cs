@@ -37,12 +37,14 @@ public sealed class CpuModelTests
 
         var leaf1 = Cpuid(m, 1);
         Assert.Equal(m.Signature, leaf1.Eax);
-        Assert.Equal(m.IsIntel && m.HardwareVirtualization, (leaf1.Ecx & CpuidBits.Vmx) != 0);
+        // The guest never sees VMX or SVM: this CPU does not execute them (VMXON/VMRUN are #UD).
+        Assert.Equal(0u, leaf1.Ecx & ~CpuidBits.ImplementedEcx);
+        Assert.Equal(0u, leaf1.Ecx & CpuidBits.Vmx);
         Assert.Equal(0u, leaf1.Edx & (CpuidBits.Fpu | CpuidBits.Mmx | CpuidBits.Sse | CpuidBits.Sse2 | CpuidBits.Fxsr | CpuidBits.Pae));
         Assert.Equal(0u, leaf1.Edx & ~CpuidBits.ImplementedEdx);
 
         var ext = Cpuid(m, 0x8000_0001);
-        Assert.Equal(m.IsAmd && m.HardwareVirtualization, (ext.Ecx & CpuidBits.Svm) != 0);
+        Assert.Equal(0u, ext.Ecx & CpuidBits.Svm);
 
         var brand = string.Concat(new uint[] { 0x8000_0002, 0x8000_0003, 0x8000_0004 }.Select(l =>
         {
@@ -52,12 +54,47 @@ public sealed class CpuModelTests
         Assert.Equal(m.BrandString, brand);
     }
 
-    [Fact]
-    public void NestedPagingIsReportedOnlyByModelsThatHaveIt()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void NestedPagingIsNeverReportedToTheGuest(string name)
     {
-        Assert.Equal(CpuidBits.NestedPaging, Cpuid(CpuModel.Barcelona, 0x8000_000A).Edx & CpuidBits.NestedPaging);
-        Assert.Equal(0u, Cpuid(CpuModel.Opteron, 0x8000_000A).Edx);
-        Assert.True(Cpuid(CpuModel.Opteron, 0x8000_0000).Eax < 0x8000_000A);
+        CpuModel m = CpuModel.Find(name)!;
+        Assert.True(Cpuid(m, 0x8000_0000).Eax < 0x8000_000A);
+        Assert.Equal(0u, Cpuid(m, 0x8000_000A).Edx);
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void EveryReportedVirtualizationInstructionIsUndefined(string name)
+    {
+        // What CPUID claims must execute: VMXON (Intel) and VMRUN (AMD) raise #UD on every model,
+        // and no model reports either extension.
+        CpuModel m = CpuModel.Find(name)!;
+        byte[][] encodings =
+        [
+            [0xF3, 0x0F, 0xC7, 0x35, 0x00, 0x20, 0x00, 0x00], // vmxon [0x2000]
+            [0x0F, 0x01, 0xD8], // vmrun eax
+        ];
+        foreach (byte[] code in encodings)
+        {
+            var h = new H(m);
+            var a = new Assembler(32);
+            a.db(code);
+            a.hlt();
+            h.Load(a);
+            h.RunUntilHalt();
+            h.AssertStopped(Vectors.UD);
+        }
+        Assert.Equal(0u, Cpuid(m, 1).Ecx & CpuidBits.Vmx);
+        Assert.Equal(0u, Cpuid(m, 0x8000_0001).Ecx & CpuidBits.Svm);
+    }
+
+    [Fact]
+    public void TheModelStillDescribesTheHostsVirtualizationForHypervisors()
+    {
+        Assert.True(CpuModel.Barcelona.NestedPaging);
+        Assert.True(CpuModel.Pentium4.HardwareVirtualization);
+        Assert.False(CpuModel.Plain.HardwareVirtualization);
     }
 
     [Fact]

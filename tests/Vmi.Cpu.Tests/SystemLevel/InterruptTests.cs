@@ -185,9 +185,9 @@ public sealed class InterruptTests
     [Fact]
     public void LongRepMovsIsInterruptibleAndResumes()
     {
-        // A REP runs in chunks; an interrupt between chunks sees EIP at the REP instruction and
-        // the registers part-way, and IRET resumes the copy where it stopped.
-        const int length = 3 * Cpu.MaxRepeatChunk;
+        // An interrupt between two iterations of a REP sees EIP at the REP instruction, the registers
+        // part-way and RF = 1 in the pushed EFLAGS (SDM 17.3.1.1), and IRET resumes the copy where it stopped.
+        const int length = 3 * 4096;
         const uint src = H.ScratchBase, dst = H.ScratchBase + 0x10_0000;
         var h = new H();
         var data = new byte[length];
@@ -207,17 +207,20 @@ public sealed class InterruptTests
             a.mov(__dword_ptr[H.DataBase], ecx);
             a.mov(eax, __dword_ptr[esp]);
             a.mov(__dword_ptr[H.DataBase + 4], eax);
+            a.mov(eax, __dword_ptr[esp + 8]);
+            a.mov(__dword_ptr[H.DataBase + 8], eax);
             a.iretd();
         });
         h.SetGate(Irq, p["isr"]);
         h.RunUntilEip(p["copy"]);
-        Assert.Equal(CpuExitReason.InstructionLimit, h.Cpu.Step().Reason); // one chunk
+        Assert.Equal(CpuExitReason.InstructionLimit, h.Cpu.Run(100).Reason); // 100 iterations
 
         h.Platform.Raise(Irq);
-        h.RunUntilHalt();
+        h.RunUntilHalt(length * 2);
 
-        Assert.Equal((uint)(length - Cpu.MaxRepeatChunk), h.Memory.Read32(H.DataBase));
+        Assert.Equal((uint)(length - 100), h.Memory.Read32(H.DataBase));
         Assert.Equal(p["copy"], h.Memory.Read32(H.DataBase + 4));
+        Assert.Equal(EFlags.RF, h.Memory.Read32(H.DataBase + 8) & EFlags.RF);
         Assert.Equal(0u, h.Cpu.Ecx);
         var copied = new byte[length];
         h.Memory.ReadBytes(dst, copied);
