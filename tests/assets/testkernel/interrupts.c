@@ -5,6 +5,7 @@
 
 #define PIC1_COMMAND 0x20
 #define PIC_EOI 0x20
+#define VECTOR_DEBUG 1
 #define VECTOR_IRQ0 0x20
 #define VECTOR_IRQ7 0x27
 
@@ -28,6 +29,10 @@ void interrupt_dispatch(struct interrupt_frame *frame)
     if (frame->vector == VECTOR_IRQ0) {
         irq0_ticks++;
         outb(PIC1_COMMAND, PIC_EOI);
+        return;
+    }
+    if (frame->vector == VECTOR_DEBUG && fault_resume == 0) {
+        debug_exception(frame);
         return;
     }
     if (frame->vector == VECTOR_IRQ7)

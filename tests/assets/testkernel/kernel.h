@@ -42,7 +42,16 @@ void page_fault_test(void);
 void paging_tests(void);
 
 /* timer.c */
+void pic_remap(void);
+void pit_start(uint32_t divisor);
 void timer_test(void);
+
+/* ticks.c */
+void __attribute__((noreturn)) ticks_mode(uint32_t iters, uint32_t divisor);
+
+/* debug.c */
+void debug_exception(struct interrupt_frame *frame);
+void debug_tests(void);
 
 /* selftests.c */
 void run_selftests(void);

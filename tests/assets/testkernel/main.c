@@ -74,11 +74,17 @@ void kmain(uint32_t magic, const struct multiboot_info *info)
     if (magic == MULTIBOOT_BOOTLOADER_MAGIC)
         save_arguments(info);
     kprintf("cmdline: %s\n", cmdline);
+    const char *ticks = cmdline_find(cmdline, "ticks");
+    if (ticks) {
+        const char *divisor = cmdline_find(cmdline, "divisor");
+        ticks_mode(parse_decimal(ticks), divisor ? parse_decimal(divisor) : 1193);
+    }
 
     run_selftests();
     gdt_install();
     idt_install();
     exception_tests();
+    debug_tests();
     paging_tests();
     timer_test();
     maybe_bench();

@@ -12,7 +12,7 @@
 #define TIMER_HZ 100u
 #define TICKS_TO_WAIT 10u
 
-static void pic_remap(void)
+void pic_remap(void)
 {
     outb(PIC1_COMMAND, 0x11); /* ICW1: edge triggered, cascade, ICW4 follows */
     outb(PIC2_COMMAND, 0x11);
@@ -26,9 +26,8 @@ static void pic_remap(void)
     outb(PIC2_DATA, 0xFF);
 }
 
-static void pit_start(void)
+void pit_start(uint32_t divisor)
 {
-    uint32_t divisor = (PIT_HZ + TIMER_HZ / 2) / TIMER_HZ; /* 11932 */
     outb(PIT_COMMAND, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator), binary */
     outb(PIT_CHANNEL0, (uint8_t)divisor);
     outb(PIT_CHANNEL0, (uint8_t)(divisor >> 8));
@@ -39,7 +38,7 @@ void timer_test(void)
     pic_remap();
     uint8_t mask = inb(PIC1_DATA);
     irq0_ticks = 0;
-    pit_start();
+    pit_start((PIT_HZ + TIMER_HZ / 2) / TIMER_HZ); /* 11932 */
 
     /* cli/check/sti;hlt: STI's one-instruction shadow means no tick can slip in between the
      * check and the HLT, so each tick wakes exactly one HLT. */
