@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Vmi.Machine;
 using Vmi.Machine.Boot;
 using Vmi.Machine.Debugging;
+using Vmi.Machine.Diagnostics;
 
 namespace Vmi.EndToEnd.Tests;
 
@@ -204,6 +205,36 @@ public sealed class GdbStubTests
         Assert.False(consoleWaited);
         Assert.Same(console, s.Vm.WaitForHostInput);
         Assert.Equal(Image.EntryPoint + 2, s.Vm.Cpu.Eip);
+    }
+
+    [Fact]
+    public void SteppingOverGdbTakesEveryInterruptAtTheSameInstruction()
+    {
+        // The ticks probe with a fast PIT (~2,500 instructions per tick): run freely, then step every
+        // instruction over the gdb connection; the (instruction count, vector) of each interrupt is the same.
+        const string args = "ticks=4000 divisor=3";
+        var free = Vm.BootMultiboot(new VmConfig
+        {
+            CommandLine = MultibootInfoBuilder.QemuStyleCommandLine(VmiRunner.TestKernel, args),
+        }, File.ReadAllBytes(VmiRunner.TestKernel));
+        InterruptLog expected = InterruptLog.Attach(free.Cpu);
+        VmRunResult freeRun = free.Run(10_000_000);
+        Assert.Equal(VmExitReason.DebugExit, freeRun.Reason);
+        Assert.True(expected.Delivered.Count >= 4, $"{expected.Delivered.Count} interrupts");
+
+        using var s = StubSession.Start(args);
+        InterruptLog stepped = InterruptLog.Attach(s.Vm.Cpu);
+        string reply;
+        int steps = 0;
+        while ((reply = s.Gdb.Command("s")) == "S05")
+        {
+            steps++;
+            Assert.True(steps <= freeRun.Instructions, "stepped past the end of the free run");
+        }
+
+        Assert.Equal("W01", reply); // the probe wrote 0 to the debug-exit port: status (0 << 1) | 1
+        Assert.Equal(expected.Delivered, stepped.Delivered);
+        Assert.Equal(freeRun.Instructions, s.WaitForServe().Instructions);
     }
 
     [Fact]
@@ -484,7 +515,8 @@ public sealed class GdbStubTests
 
         public RawGdb(int port)
         {
-            Client = new TcpClient { ReceiveTimeout = (int)Timeout.TotalMilliseconds, SendTimeout = (int)Timeout.TotalMilliseconds };
+            // Like gdb itself: no Nagle delay, or each ack-then-packet exchange waits for a delayed ACK.
+            Client = new TcpClient { NoDelay = true, ReceiveTimeout = (int)Timeout.TotalMilliseconds, SendTimeout = (int)Timeout.TotalMilliseconds };
             using var cts = new CancellationTokenSource(Timeout);
             Client.ConnectAsync("127.0.0.1", port, cts.Token).AsTask().Wait(Timeout);
             Assert.True(Client.Connected, $"could not connect to the stub on port {port}");

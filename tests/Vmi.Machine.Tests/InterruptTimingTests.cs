@@ -63,8 +63,7 @@ public sealed class InterruptTimingTests
     private static (VmRunResult Result, List<(long, int)> Interrupts) Run(Func<Vm, VmRunResult> drive, bool trace = false)
     {
         var vm = Vm.BootMultiboot(new VmConfig(), BuildKernel());
-        var recorder = new InterruptRecorder();
-        vm.Cpu.Intercepts = recorder;
+        var recorder = InterruptLog.Attach(vm.Cpu);
         if (trace)
         {
             _ = new InstructionTracer(vm.Cpu, TextWriter.Null, long.MaxValue);

@@ -25,7 +25,8 @@ public static class QemuRunner
     /// stdout, no display or monitor, no reboot (a triple fault ends the run) and the debug-exit
     /// device at port 0xF4. The run is killed after <paramref name="timeout"/>.
     /// </summary>
-    public static QemuResult Run(string kernelPath, string cmdline, TimeSpan timeout, string? optionRom = null, int memoryMiB = 64)
+    public static QemuResult Run(string kernelPath, string cmdline, TimeSpan timeout, string? optionRom = null, int memoryMiB = 64,
+        IEnumerable<string>? extraArguments = null)
     {
         string qemu = FindQemu() ?? throw new InvalidOperationException($"{QemuBinary} is not on PATH; install the qemu-system-x86 package");
         if (!File.Exists(kernelPath))
@@ -55,6 +56,10 @@ public static class QemuRunner
         {
             psi.ArgumentList.Add("-option-rom");
             psi.ArgumentList.Add(optionRom);
+        }
+        foreach (string arg in extraArguments ?? [])
+        {
+            psi.ArgumentList.Add(arg);
         }
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {qemu}");

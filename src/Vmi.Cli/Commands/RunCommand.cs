@@ -19,6 +19,7 @@ public static class RunCommand
         var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline)", DefaultValueFactory = _ => "" };
         var cpu = new Option<string>("--cpu") { Description = "CPU model: " + string.Join(", ", CpuModel.All.Select(m => m.Name)), DefaultValueFactory = _ => CpuModel.Pentium4.Name };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
+        var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
         var serial = new Option<FileInfo?>("--serial") { Description = "write the guest's COM1 output to FILE instead of stdout" };
         var json = new Option<string?>("--json") { Description = "write the run summary as JSON to FILE ('-' for stdout)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no summary on stderr" };
@@ -31,7 +32,7 @@ public static class RunCommand
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
         };
         command.SetAction(parse => Execute(
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
@@ -41,7 +42,7 @@ public static class RunCommand
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
             parse.GetValue(cpu)!,
-            parse.GetValue(maxInstructions),
+            new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
             parse.GetValue(json),
             parse.GetValue(quiet)));
@@ -51,6 +52,9 @@ public static class RunCommand
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base);
 
     private sealed record TraceChoice(FileInfo? File, long Limit);
+
+    /// <summary>--max-instructions and --max-guest-time.</summary>
+    private sealed record Limits(long? Instructions, string? GuestSeconds);
 
     /// <summary>Resolves --rom/--rom-profile/--rom-base into an image and address, or an error message.</summary>
     private static string? ResolveRom(RomChoice choice, out byte[]? image, out uint romBase)
@@ -98,9 +102,10 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string cpuName, Limits limits,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
+        long? maxInstructions = limits.Instructions;
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
         {
             return UsageError($"--memory: {sizeError}");
@@ -117,6 +122,16 @@ public static class RunCommand
         if (maxInstructions is <= 0)
         {
             return UsageError("--max-instructions must be positive");
+        }
+        // Guest time is counted in nanoseconds (one tick per instruction at 1 GHz): at most ~292 years.
+        double? guestSeconds = null;
+        if (limits.GuestSeconds is string text)
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0 && seconds * VmConfig.DefaultNominalHz < long.MaxValue))
+            {
+                return UsageError($"--max-guest-time: '{text}' is not a positive number of seconds");
+            }
+            guestSeconds = seconds;
         }
         if (traceChoice.Limit <= 0)
         {
@@ -168,6 +183,10 @@ public static class RunCommand
             catch (VmBuildException e)
             {
                 return UsageError($"{kernel.Name}: {e.Message}");
+            }
+            if (guestSeconds is double limit)
+            {
+                vm.GuestTickLimit = (long)Math.Round(limit * vm.Clock.NominalHz);
             }
             AttachConsoleInput(vm);
             StreamWriter? traceWriter = null;
