@@ -16,7 +16,8 @@ public static class RunCommand
     {
         var kernel = new Argument<FileInfo>("kernel") { Description = "multiboot ELF32 kernel to boot" };
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
-        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline)", DefaultValueFactory = _ => "" };
+        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline), passed byte for byte", DefaultValueFactory = _ => "" };
+        var initrd = new Option<string?>("--initrd") { Description = "multiboot modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
         var cpu = new Option<string>("--cpu") { Description = "CPU model: " + string.Join(", ", CpuModel.All.Select(m => m.Name)), DefaultValueFactory = _ => CpuModel.Pentium4.Name };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var serial = new Option<FileInfo?>("--serial") { Description = "write the guest's COM1 output to FILE instead of stdout" };
@@ -31,7 +32,7 @@ public static class RunCommand
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, initrd, cpu, maxInstructions, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
         };
         command.SetAction(parse => Execute(
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
@@ -40,6 +41,7 @@ public static class RunCommand
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
+            parse.GetValue(initrd),
             parse.GetValue(cpu)!,
             parse.GetValue(maxInstructions),
             parse.GetValue(serial),
@@ -98,7 +100,7 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string cpuName, long? maxInstructions,
+    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string cpuName, long? maxInstructions,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
@@ -139,6 +141,15 @@ public static class RunCommand
         {
             return UsageError($"cannot read kernel '{kernel.FullName}': {e.Message}");
         }
+        IReadOnlyList<Vmi.Machine.Boot.MultibootModule> modules = [];
+        try
+        {
+            modules = initrd is null ? [] : Vmi.Machine.Boot.ModuleList.Load(RawArguments.OptionValue("--initrd", initrd));
+        }
+        catch (Vmi.Machine.Boot.BootImageException e)
+        {
+            return UsageError($"--initrd: {e.Message}");
+        }
 
         Stream serialStream;
         try
@@ -158,7 +169,8 @@ public static class RunCommand
                 vm = Vm.BootMultiboot(new VmConfig
                 {
                     MemoryBytes = (uint)memoryBytes,
-                    CommandLine = cmdline,
+                    CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
+                    Modules = modules,
                     CpuModel = model,
                     SerialOutput = serialStream,
                     OptionRom = romImage,
