@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Vmi.Cpu;
 using Vmi.Machine;
+using Vmi.Machine.Boot;
 using Vmi.Machine.Debugging;
 
 namespace Vmi.Cli.Commands;
@@ -141,12 +142,13 @@ public static class RunCommand
         {
             return UsageError($"cannot read kernel '{kernel.FullName}': {e.Message}");
         }
-        IReadOnlyList<Vmi.Machine.Boot.MultibootModule> modules = [];
+        IReadOnlyList<MultibootModule> modules;
         try
         {
-            modules = initrd is null ? [] : Vmi.Machine.Boot.ModuleList.Load(RawArguments.OptionValue("--initrd", initrd));
+            // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
+            modules = initrd is null ? [] : ModuleList.Load(RawArguments.OptionValue("--initrd", initrd));
         }
-        catch (Vmi.Machine.Boot.BootImageException e)
+        catch (BootImageException e)
         {
             return UsageError($"--initrd: {e.Message}");
         }

@@ -31,36 +31,11 @@ internal sealed class GuestRamAllocator
     public void Avoid(ulong start, ulong end) => _avoided.Add((start, end));
 
     /// <summary>
-    /// The lowest address at or above <paramref name="from"/>, a multiple of
-    /// <paramref name="alignment"/> (a power of two), where <paramref name="size"/> bytes lie in
-    /// free RAM; null when there is none.
+    /// Takes room for <paramref name="size"/> bytes at a multiple of <paramref name="alignment"/>
+    /// (a power of two) and returns its address: the lowest free one at or above the first of
+    /// <paramref name="preferredFrom"/> that has room, else the lowest anywhere; outside the
+    /// avoided ranges if at all possible. Throws, naming what took the RAM, when nothing fits.
     /// </summary>
-    public uint? Find(ulong size, uint alignment, ulong from = 0) => Find(size, alignment, from, avoid: false);
-
-    private uint? Find(ulong size, uint alignment, ulong from, bool avoid)
-    {
-        // An empty block still needs an address that is not inside anything else.
-        ulong span = Math.Max(size, 1);
-        foreach (var (start, end) in _usable)
-        {
-            ulong at = AlignUp(Math.Max(start, from), alignment);
-            while (at + span <= end)
-            {
-                ulong blockedUntil = 0;
-                foreach (var t in _taken.Select(t => (t.Start, t.End)).Concat(avoid ? _avoided : []))
-                {
-                    if (at < t.End && t.Start < at + span)
-                        blockedUntil = Math.Max(blockedUntil, t.End);
-                }
-                if (blockedUntil == 0)
-                    return (uint)at;
-                at = AlignUp(blockedUntil, alignment);
-            }
-        }
-        return null;
-    }
-
-    /// <summary>Finds room (see <see cref="Find"/>) and takes it, or explains why there is none.</summary>
     public uint Place(ulong size, uint alignment, string name, params ulong[] preferredFrom)
     {
         foreach (bool avoid in new[] { true, false })
@@ -78,6 +53,31 @@ internal sealed class GuestRamAllocator
         string taken = string.Join(", ", _taken.OrderBy(t => t.Start).Select(t => $"{t.Name} [0x{t.Start:X8}, 0x{t.End:X8})"));
         throw new BootImageException(
             $"no room in RAM for {name} (0x{size:X} bytes, {alignment}-byte aligned): free RAM {usable} is taken by {(taken.Length > 0 ? taken : "nothing")}");
+    }
+
+    private uint? Find(ulong size, uint alignment, ulong from, bool avoid)
+    {
+        // An empty block still needs an address that is not inside anything else.
+        ulong span = Math.Max(size, 1);
+        var blockers = _taken.Select(t => (t.Start, t.End)).Concat(avoid ? _avoided : []).ToList();
+        foreach (var (start, end) in _usable)
+        {
+            ulong at = AlignUp(Math.Max(start, from), alignment);
+            while (at + span <= end)
+            {
+                ulong? blockedUntil = null;
+                foreach (var (bStart, bEnd) in blockers)
+                {
+                    // An empty range (an empty module) holds no byte, so it blocks nothing.
+                    if (bStart < bEnd && at < bEnd && bStart < at + span)
+                        blockedUntil = Math.Max(blockedUntil ?? 0, bEnd);
+                }
+                if (blockedUntil is not ulong next)
+                    return (uint)at;
+                at = AlignUp(next, alignment);
+            }
+        }
+        return null;
     }
 
     private static ulong AlignUp(ulong value, uint alignment) => (value + alignment - 1) & ~(ulong)(alignment - 1);

@@ -18,33 +18,40 @@ public static class ModuleList
     {
         var items = new List<(string, byte[])>();
         var item = new List<byte>();
-        for (int i = 0; ; i++)
+        int i = 0;
+        while (true)
         {
-            if (i < list.Length && list[i] == (byte)',' && i + 1 < list.Length && list[i + 1] == (byte)',')
+            bool end = i == list.Length;
+            if (!end && list[i] != (byte)',')
+            {
+                item.Add(list[i++]);
+                continue;
+            }
+            if (!end && i + 1 < list.Length && list[i + 1] == (byte)',')
             {
                 item.Add((byte)',');
-                i++;
+                i += 2;
                 continue;
             }
-            if (i == list.Length || list[i] == (byte)',')
-            {
-                byte[] text = [.. item];
-                int space = Array.IndexOf(text, (byte)' ');
-                string path = System.Text.Encoding.UTF8.GetString(text, 0, space < 0 ? text.Length : space);
-                if (path.Length == 0)
-                {
-                    throw new BootImageException(
-                        $"module {items.Count} has no file name (item '{System.Text.Encoding.UTF8.GetString(text)}'; items are \"FILE [ARGS]\" separated by ',', ',,' is a literal comma)");
-                }
-                items.Add((path, text));
-                item.Clear();
-                if (i == list.Length)
-                    break;
-                continue;
-            }
-            item.Add(list[i]);
+            items.Add(Item(items.Count, [.. item]));
+            item.Clear();
+            if (end)
+                return items;
+            i++;
         }
-        return items;
+    }
+
+    /// <summary>One item: the file name is everything before the first space.</summary>
+    private static (string Path, byte[] String) Item(int index, byte[] text)
+    {
+        int space = Array.IndexOf(text, (byte)' ');
+        string path = System.Text.Encoding.UTF8.GetString(text, 0, space < 0 ? text.Length : space);
+        if (path.Length == 0)
+        {
+            throw new BootImageException(
+                $"module {index} has no file name (item '{System.Text.Encoding.UTF8.GetString(text)}'; items are \"FILE [ARGS]\" separated by ',', ',,' is a literal comma)");
+        }
+        return (path, text);
     }
 
     /// <summary>Splits the list and reads every module file; a file that cannot be read is a <see cref="BootImageException"/> naming it.</summary>
