@@ -81,6 +81,21 @@ public sealed class BootInfoKernelTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("cmdline 'k \u00FF\u00E9'\n", Encoding.Latin1.GetString(guest), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void NonUtf8ModuleArguments_ReachTheGuestByteForByte()
+    {
+        string serial = Path.Combine(_dir, "serial");
+        string module = WriteFile("m", [42]);
+        byte[] initrd = [.. Encoding.UTF8.GetBytes(module + " "), 0xFF, 0xE9];
+
+        var r = VmiRunner.CliWithRawLastArgument(initrd, "run", VmiRunner.BootInfo, "--serial", serial, "-q", "--initrd");
+        output.WriteLine(r.Stderr);
+
+        Assert.Equal(1, r.ExitCode);
+        string guest = Encoding.Latin1.GetString(File.ReadAllBytes(serial));
+        Assert.Contains($"string '{module} \u00FF\u00E9'\nmod string high bytes: ff e9\n", guest, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public void PlainLdKernelWithModules_MatchesQemuByteForByte()
     {
