@@ -8,6 +8,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        RawArguments.Capture(args);
         var root = new RootCommand("vmi: an i386 machine, VMI ROMs and hypervisors you can run, measure and compare")
         {
             RunCommand.Create(),

@@ -80,22 +80,19 @@ public sealed class Vm
         {
             throw new VmBuildException($"memory size {config.MemoryBytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB");
         }
-        MultibootImage image;
-        byte[] info;
-        uint infoAddress;
+        BootPlan plan;
         try
         {
-            image = MultibootImage.Parse(kernelImage);
-            image.ValidateFor(config.MemoryBytes);
-            info = MultibootInfoBuilder.Build(config.MemoryBytes, config.CommandLine, out infoAddress);
+            plan = MultibootLoader.Plan(MultibootImage.Parse(kernelImage), config.MemoryBytes, config.CommandLineBytes, config.Modules);
         }
         catch (BootImageException e)
         {
             throw new VmBuildException(e.Message, e);
         }
         var vm = new Vm(config);
-        foreach (LoadSegment s in image.Segments)
+        foreach (LoadSegment s in plan.Segments)
         {
+            // Host-side loads: a read-only segment in the BIOS area lands there as QEMU leaves it (MultibootImage.ValidateFor).
             vm.Memory.Load(s.PhysicalAddress, s.FileBytes);
             uint bss = s.MemorySize - (uint)s.FileBytes.Length;
             if (bss > 0)
@@ -103,17 +100,21 @@ public sealed class Vm
                 vm.Memory.Fill(s.PhysicalAddress + (uint)s.FileBytes.Length, bss, 0);
             }
         }
-        vm.Memory.Load(infoAddress, info);
+        foreach (PlacedModule m in plan.Modules)
+        {
+            vm.Memory.Load(m.Start, m.Module.Data);
+        }
+        vm.Memory.Load(plan.InfoAddress, plan.Info);
         if (config.OptionRom is byte[] rom)
         {
             vm.InstallOptionRom(rom, config.OptionRomBase);
         }
-        vm.InstallBootGdt();
+        vm.InstallBootGdt(plan.BootGdtAddress);
         // Multiboot machine state: flat 32-bit protected mode, paging off, IF clear,
         // EAX = magic, EBX = physical address of the information structure.
-        vm.Cpu.EnterFlatProtectedMode(image.EntryPoint, GuestLayout.BootCodeSelector, GuestLayout.BootDataSelector);
+        vm.Cpu.EnterFlatProtectedMode(plan.EntryPoint, GuestLayout.BootCodeSelector, GuestLayout.BootDataSelector);
         vm.Cpu.Eax = MultibootInfoBuilder.BootloaderMagic;
-        vm.Cpu.Ebx = infoAddress;
+        vm.Cpu.Ebx = plan.InfoAddress;
         vm.Cpu.Eflags = EFlags.Reserved1;
         return vm;
     }
@@ -136,15 +137,16 @@ public sealed class Vm
         Memory.Load(romBase, rom);
     }
 
-    private void InstallBootGdt()
+    /// <summary>Writes the flat boot GDT at <paramref name="address"/>, which the loader chose clear of the kernel.</summary>
+    private void InstallBootGdt(uint address)
     {
-        Span<byte> gdt = stackalloc byte[24];
+        Span<byte> gdt = stackalloc byte[MultibootLoader.BootGdtSize];
         BitConverter.TryWriteBytes(gdt[8..], 0x0000_FFFFu);
         BitConverter.TryWriteBytes(gdt[12..], 0x00CF_9B00u);
         BitConverter.TryWriteBytes(gdt[16..], 0x0000_FFFFu);
         BitConverter.TryWriteBytes(gdt[20..], 0x00CF_9300u);
-        Memory.Load(GuestLayout.BootGdt, gdt);
-        Cpu.Gdtr = new TableRegister { Base = GuestLayout.BootGdt, Limit = 23 };
+        Memory.Load(address, gdt);
+        Cpu.Gdtr = new TableRegister { Base = address, Limit = MultibootLoader.BootGdtSize - 1 };
     }
 
     /// <summary>How many instructions the CPU runs at most between two looks at host-side input.</summary>

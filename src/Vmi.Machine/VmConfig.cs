@@ -1,4 +1,6 @@
+using System.Text;
 using Vmi.Cpu;
+using Vmi.Machine.Boot;
 
 namespace Vmi.Machine;
 
@@ -12,8 +14,21 @@ public sealed record VmConfig
 
     public uint MemoryBytes { get; init; } = DefaultMemoryBytes;
 
-    /// <summary>The command line handed to the kernel (multiboot cmdline), exactly as given.</summary>
-    public string CommandLine { get; init; } = "";
+    /// <summary>
+    /// The command line handed to the kernel (multiboot cmdline), byte for byte: a kernel command
+    /// line is bytes, not text, and QEMU passes it through unchanged.
+    /// </summary>
+    public byte[] CommandLineBytes { get; init; } = [];
+
+    /// <summary>Convenience view of <see cref="CommandLineBytes"/> as UTF-8 text.</summary>
+    public string CommandLine
+    {
+        get => Encoding.UTF8.GetString(CommandLineBytes);
+        init => CommandLineBytes = Encoding.UTF8.GetBytes(value);
+    }
+
+    /// <summary>Multiboot modules loaded with the kernel (<c>qemu -initrd</c>), in order.</summary>
+    public IReadOnlyList<MultibootModule> Modules { get; init; } = [];
 
     public CpuModel CpuModel { get; init; } = CpuModel.Pentium4;
 

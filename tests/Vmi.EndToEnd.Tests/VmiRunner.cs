@@ -36,19 +36,43 @@ internal static class VmiRunner
 
     public static CliResult Cli(params string[] args)
     {
-        string vmiDll = Path.Combine(AppContext.BaseDirectory, "vmi.dll");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(vmiDll);
+        var psi = new ProcessStartInfo("dotnet");
+        psi.ArgumentList.Add(VmiDll);
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
         }
+        return Run(psi);
+    }
+
+    /// <summary>
+    /// Runs vmi with <paramref name="args"/> followed by one argument of arbitrary bytes, which .NET
+    /// cannot pass itself (it encodes every argument as UTF-8): /bin/sh builds that argument with
+    /// printf from octal escapes, so the bytes reach vmi's argv unchanged.
+    /// </summary>
+    public static CliResult CliWithRawLastArgument(byte[] lastArgument, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/bin/sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec dotnet \"$@\" \"$(printf \"$VMI_TEST_RAW_ARGUMENT\")\"");
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add(VmiDll);
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["VMI_TEST_RAW_ARGUMENT"] = string.Concat(lastArgument.Select(b => "\\" + Convert.ToString(b, 8).PadLeft(3, '0')));
+        return Run(psi);
+    }
+
+    private static string VmiDll => Path.Combine(AppContext.BaseDirectory, "vmi.dll");
+
+    private static CliResult Run(ProcessStartInfo psi)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = true;
+        psi.UseShellExecute = false;
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
@@ -64,4 +88,6 @@ internal static class VmiRunner
     public static string TestKernel => QemuRunner.BuildTestKernel();
 
     public static string RomProbe => QemuRunner.BuildRomProbe();
+
+    public static string BootInfo => QemuRunner.BuildBootInfo();
 }

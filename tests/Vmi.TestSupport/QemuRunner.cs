@@ -23,9 +23,11 @@ public static class QemuRunner
     /// <summary>
     /// Boots <paramref name="kernelPath"/> (a multiboot or Linux kernel) with the serial port on
     /// stdout, no display or monitor, no reboot (a triple fault ends the run) and the debug-exit
-    /// device at port 0xF4. The run is killed after <paramref name="timeout"/>.
+    /// device at port 0xF4. <paramref name="initrd"/> is passed as <c>-initrd</c> (multiboot modules,
+    /// "FILE [ARGS][,FILE [ARGS]…]"), then <paramref name="extraArguments"/> (e.g. -icount). The run
+    /// is killed after <paramref name="timeout"/>.
     /// </summary>
-    public static QemuResult Run(string kernelPath, string cmdline, TimeSpan timeout, string? optionRom = null, int memoryMiB = 64,
+    public static QemuResult Run(string kernelPath, string cmdline, TimeSpan timeout, string? optionRom = null, int memoryMiB = 64, string? initrd = null,
         IEnumerable<string>? extraArguments = null)
     {
         string qemu = FindQemu() ?? throw new InvalidOperationException($"{QemuBinary} is not on PATH; install the qemu-system-x86 package");
@@ -56,6 +58,11 @@ public static class QemuRunner
         {
             psi.ArgumentList.Add("-option-rom");
             psi.ArgumentList.Add(optionRom);
+        }
+        if (initrd is not null)
+        {
+            psi.ArgumentList.Add("-initrd");
+            psi.ArgumentList.Add(initrd);
         }
         foreach (string arg in extraArguments ?? [])
         {
@@ -109,6 +116,17 @@ public static class QemuRunner
 
     /// <summary>Builds tests/assets/romprobe, the VMI ROM discovery probe, and returns the path of romprobe.elf.</summary>
     public static string BuildRomProbe() => BuildAsset("romprobe");
+
+    /// <summary>
+    /// Builds tests/assets/bootinfo (linked with plain ld, no linker script) and returns the path of
+    /// the link named <paramref name="variant"/>: "bootinfo" (text at 1 MiB), "bootinfo-8000" or
+    /// "bootinfo-0500" (text at 0x8000 or 0x500).
+    /// </summary>
+    public static string BuildBootInfo(string variant = "bootinfo")
+    {
+        string elf = Path.Combine(Path.GetDirectoryName(BuildAsset("bootinfo"))!, $"{variant}.elf");
+        return File.Exists(elf) ? elf : throw new ArgumentException($"the bootinfo build made no {variant}.elf", nameof(variant));
+    }
 
     /// <summary>
     /// Builds the kernel in tests/assets/<paramref name="name"/> with make into an object directory

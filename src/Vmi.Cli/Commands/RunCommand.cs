@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Vmi.Cpu;
 using Vmi.Machine;
+using Vmi.Machine.Boot;
 using Vmi.Machine.Debugging;
 
 namespace Vmi.Cli.Commands;
@@ -16,7 +17,8 @@ public static class RunCommand
     {
         var kernel = new Argument<FileInfo>("kernel") { Description = "multiboot ELF32 kernel to boot" };
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
-        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline)", DefaultValueFactory = _ => "" };
+        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline), passed byte for byte", DefaultValueFactory = _ => "" };
+        var initrd = new Option<string?>("--initrd") { Description = "multiboot modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
         var cpu = new Option<string>("--cpu") { Description = "CPU model: " + string.Join(", ", CpuModel.All.Select(m => m.Name)), DefaultValueFactory = _ => CpuModel.Pentium4.Name };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
@@ -32,7 +34,7 @@ public static class RunCommand
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
         };
         command.SetAction(parse => Execute(
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
@@ -41,6 +43,7 @@ public static class RunCommand
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
+            parse.GetValue(initrd),
             parse.GetValue(cpu)!,
             new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
@@ -102,7 +105,7 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string cpuName, Limits limits,
+    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string cpuName, Limits limits,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         long? maxInstructions = limits.Instructions;
@@ -154,6 +157,16 @@ public static class RunCommand
         {
             return UsageError($"cannot read kernel '{kernel.FullName}': {e.Message}");
         }
+        IReadOnlyList<MultibootModule> modules;
+        try
+        {
+            // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
+            modules = initrd is null ? [] : ModuleList.Load(RawArguments.OptionValue("--initrd", initrd));
+        }
+        catch (BootImageException e)
+        {
+            return UsageError($"--initrd: {e.Message}");
+        }
 
         Stream serialStream;
         try
@@ -173,7 +186,8 @@ public static class RunCommand
                 vm = Vm.BootMultiboot(new VmConfig
                 {
                     MemoryBytes = (uint)memoryBytes,
-                    CommandLine = cmdline,
+                    CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
+                    Modules = modules,
                     CpuModel = model,
                     SerialOutput = serialStream,
                     OptionRom = romImage,

@@ -23,6 +23,7 @@ internal static class Elf32Reader
     private const ushort EmI386 = 3;
     private const uint PtLoad = 1;
     private const uint PfExecute = 1;
+    private const uint PfWrite = 2;
     private const ushort PnXnum = 0xFFFF;
 
     // Elf32_Ehdr field offsets.
@@ -76,7 +77,7 @@ internal static class Elf32Reader
             if (memsz == 0)
                 continue; // nothing to place; QEMU skips these too
 
-            var segment = new LoadSegment(paddr, file.Slice((int)offset, (int)filesz).ToArray(), memsz);
+            var segment = new LoadSegment(paddr, file.Slice((int)offset, (int)filesz).ToArray(), memsz) { Writable = (flags & PfWrite) != 0 };
             for (int j = 0; j < segments.Count; j++)
             {
                 if (segment.PhysicalAddress < segments[j].EndAddress && segments[j].PhysicalAddress < segment.EndAddress)

@@ -8,19 +8,17 @@ namespace Vmi.Machine.Boot;
 /// <code>
 /// 0x00000000 ┬ real-mode IVT                     (IvtStart..IvtEnd)
 /// 0x00000400 ┼ BIOS data area                    (BdaStart..BdaEnd)
-/// 0x00000500 ┼ free conventional RAM
-/// 0x00009000 ┼ multiboot info area               (MultibootInfo..MultibootInfoEnd)
-/// 0x00010000 ┼ free conventional RAM
+/// 0x00000500 ┼ free conventional RAM             kernel segments, or the loader's boot GDT and info
 /// 0x0009FC00 ┼ extended BIOS data area (EBDA)     reserved, 1 KiB
 /// 0x000A0000 ┼ VGA frame buffer hole             not RAM
-/// 0x000C0000 ┼ option-ROM window                 not RAM
-/// 0x000E0000 ┼ upper BIOS area                   not RAM
-/// 0x000F0000 ┼ system BIOS                       reserved
+/// 0x000C0000 ┼ option-ROM window                 read-only, where option ROMs are mapped
+/// 0x000E0000 ┼ upper BIOS area                   read-only
+/// 0x000F0000 ┼ system BIOS                       read-only, reserved
 /// 0x00100000 ┴ extended memory: kernels load here
 /// </code>
-/// The multiboot info area sits at 0x9000 because QEMU puts its e820 map and info structure
-/// there too: both are below 64 KiB (reachable from real mode), above the IVT/BDA, and well clear
-/// of the EBDA.
+/// The loader's own structures (boot GDT, multiboot information, command line, module list,
+/// modules) have no fixed place: <see cref="MultibootLoader"/> puts them in free RAM once the
+/// kernel's segments are known, preferring the addresses below when the kernel leaves them free.
 /// </remarks>
 public static class GuestLayout
 {
@@ -53,21 +51,21 @@ public static class GuestLayout
     /// <summary>1 MiB: first byte of extended memory, the usual kernel load address.</summary>
     public const uint HighMemoryStart = 0x0010_0000;
 
-    /// <summary>Start of the area holding the multiboot info structure, memory map, loader name and command line.</summary>
-    public const uint MultibootInfo = 0x0000_9000;
-
-    /// <summary>Exclusive end of the multiboot info area (28 KiB, so long command lines still fit).</summary>
-    public const uint MultibootInfoEnd = 0x0001_0000;
+    /// <summary>
+    /// Where the multiboot information block goes when the kernel leaves it free: QEMU's address
+    /// for its info structure and memory map (below 64 KiB, above the IVT/BDA, clear of the EBDA).
+    /// </summary>
+    public const uint PreferredMultibootInfo = 0x0000_9000;
 
     /// <summary>Smallest RAM size we boot with: 1 MiB of legacy space plus 1 MiB for the kernel.</summary>
     public const uint MinimumRamBytes = 0x0020_0000;
 
     /// <summary>
-    /// A three-entry flat GDT (null, code 0x08, data 0x10) the loader leaves for the kernel, as
-    /// QEMU's multiboot option ROM does, so a kernel that reloads segment registers before its
-    /// own LGDT still finds valid descriptors. It sits in free low memory below the info area.
+    /// Where the loader puts the three-entry flat GDT (null, code 0x08, data 0x10) it leaves for the
+    /// kernel, as QEMU's multiboot option ROM does, when the kernel leaves this free: a kernel that
+    /// reloads segment registers before its own LGDT still finds valid descriptors.
     /// </summary>
-    public const uint BootGdt = 0x0000_0500;
+    public const uint PreferredBootGdt = 0x0000_0500;
 
     public const ushort BootCodeSelector = 0x08;
     public const ushort BootDataSelector = 0x10;

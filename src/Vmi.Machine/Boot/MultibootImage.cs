@@ -60,9 +60,25 @@ public sealed class MultibootImage
 
     /// <summary>
     /// Checks that every segment lands in RAM of <paramref name="ramBytes"/> bytes and clear of the
-    /// multiboot info area and the EBDA/VGA/ROM/BIOS range, so loading cannot clobber the boot
-    /// data or write into a hole.
+    /// EBDA, the VGA hole and the option-ROM window, and that only read-only segments lie in the
+    /// BIOS area. The loader's own structures are placed around the segments afterwards
+    /// (<see cref="MultibootLoader"/>), so they constrain nothing here.
     /// </summary>
+    /// <remarks>
+    /// The BIOS area rule follows what QEMU does with the kernels GNU ld links without a linker
+    /// script: <c>ld -m elf_i386 -Ttext 0x100000</c> (binutils 2.40) emits a read-only PT_LOAD
+    /// holding only the ELF and program headers at 0xFF000. QEMU's multiboot loader
+    /// (hw/i386/multiboot.c, load_multiboot) loads an ELF kernel with load_elf
+    /// (include/hw/elf_ops.h), which makes every PT_LOAD with p_memsz &gt; 0 a ROM blob at p_paddr,
+    /// headers-only segment included; it then copies the whole range from the lowest p_paddr to
+    /// the highest p_paddr + p_memsz out of those blobs (rom_copy) and its option ROM writes it
+    /// back there. The guest finds the headers at 0xFF000 and cannot change them, the BIOS
+    /// shadow being write-protected (seen on qemu-system-i386 7.2: reading 0xFF000 gives 7F 'E',
+    /// a write there is dropped). vmi matches it: such a segment is loaded into the read-only
+    /// window, readable and unwritable by the guest. A writable segment there is refused, since
+    /// the kernel's writes to its own data would be lost. The option-ROM window stays refused
+    /// whole: vmi maps its option ROMs there, and kernels scan it for them.
+    /// </remarks>
     public void ValidateFor(uint ramBytes)
     {
         if (ramBytes < GuestLayout.MinimumRamBytes)
@@ -79,22 +95,30 @@ public sealed class MultibootImage
             }
             foreach (var (start, end, name) in ReservedRegions)
             {
-                if (s.PhysicalAddress < end && start < s.EndAddress)
+                if (Overlaps(s, start, end))
                 {
                     throw new BootImageException(
                         $"segment {i} [0x{s.PhysicalAddress:X8}, 0x{s.EndAddress:X8}) overlaps the {name} [0x{start:X8}, 0x{end:X8})",
                         _segmentOrigins[i]);
                 }
             }
+            if (s.Writable && Overlaps(s, GuestLayout.UpperBiosStart, GuestLayout.BiosEnd))
+            {
+                throw new BootImageException(
+                    $"segment {i} [0x{s.PhysicalAddress:X8}, 0x{s.EndAddress:X8}) is writable{(UsesAoutKludge ? " (the a.out-kludge image holds data and bss)" : " (PF_W)")} " +
+                    $"but overlaps the BIOS area [0x{GuestLayout.UpperBiosStart:X8}, 0x{GuestLayout.BiosEnd:X8}), which is read-only to the guest: " +
+                    "the kernel's writes there would be lost; only read-only segments (like the ELF headers ld places below the text) may lie there",
+                    _segmentOrigins[i]);
+            }
         }
     }
 
+    private static bool Overlaps(LoadSegment s, uint start, uint end) => s.PhysicalAddress < end && start < s.EndAddress;
+
     private static readonly (uint Start, uint End, string Name)[] ReservedRegions =
     [
-        (GuestLayout.MultibootInfo, GuestLayout.MultibootInfoEnd, "multiboot info area"),
         (GuestLayout.EbdaStart, GuestLayout.EbdaEnd, "extended BIOS data area"),
         (GuestLayout.VgaStart, GuestLayout.VgaEnd, "VGA memory hole"),
         (GuestLayout.OptionRomStart, GuestLayout.OptionRomEnd, "option-ROM window"),
-        (GuestLayout.UpperBiosStart, GuestLayout.BiosEnd, "BIOS area"),
     ];
 }
