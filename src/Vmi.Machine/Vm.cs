@@ -19,6 +19,9 @@ public enum VmExitReason
     TripleFault,
     Unsupported,
     HypervisorStop,
+
+    /// <summary>The host asked the run to stop (<see cref="Vm.RequestStop"/>: a signal, a UI).</summary>
+    Interrupted,
 }
 
 /// <summary>Why the run ends, as one turn of the run loop found it (<see cref="Vm.RunSlice"/>).</summary>
@@ -154,6 +157,19 @@ public sealed class Vm
     /// </summary>
     public Func<bool>? WaitForHostInput { get; set; }
 
+    private volatile string? stopRequest;
+
+    /// <summary>
+    /// Asks the run to end at the next turn of the run loop (an instruction boundary; a slice is at
+    /// most <see cref="SliceInstructions"/> long) as <see cref="VmExitReason.Interrupted"/> with
+    /// <paramref name="reason"/>. Safe from any thread (a signal handler); the request stays, so the
+    /// VM does not run again.
+    /// </summary>
+    public void RequestStop(string reason) => stopRequest = reason;
+
+    /// <summary>The stop <see cref="RequestStop"/> asked for, or null.</summary>
+    public VmStop? RequestedStop => stopRequest is { } reason ? new VmStop(VmExitReason.Interrupted, $"{reason} at eip 0x{Cpu.Eip:X8}") : null;
+
     /// <summary>Runs until the guest exits, stops, or <paramref name="maxInstructions"/> retire.</summary>
     public VmRunResult Run(long maxInstructions = long.MaxValue)
     {
@@ -182,6 +198,10 @@ public sealed class Vm
     /// </summary>
     public VmStop? RunSlice(long maxInstructions)
     {
+        if (RequestedStop is { } requested)
+        {
+            return requested;
+        }
         Timers.RunDue(Clock.Ticks);
         BetweenSlices?.Invoke();
         if (maxInstructions <= 0)
