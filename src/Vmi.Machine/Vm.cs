@@ -189,7 +189,8 @@ public sealed class Vm
     }
 
     /// <summary>
-    /// One turn of the run loop: timer events that are due, host input (<see cref="BetweenSlices"/>),
+    /// One turn of the run loop: a stop the host asked for (<see cref="RequestStop"/>), timer events
+    /// that are due, host input (<see cref="BetweenSlices"/>),
     /// then up to <paramref name="maxInstructions"/> guest instructions (fewer when a timer falls due
     /// sooner, at most <see cref="SliceInstructions"/>). Null while the guest can go on; otherwise why
     /// the run ends (a budget of zero or less is <see cref="VmExitReason.InstructionLimit"/>).
