@@ -24,7 +24,24 @@ public static class Program
             Console.Error.WriteLine("Try 'vmi --help'.");
             return (int)ExitCode.Usage;
         }
-        return parse.Invoke();
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (IOException e)
+        {
+            // Inputs and --options' files report their own problems; what reaches here is a command's
+            // report on stdout failing (a full disk, a closed pipe): one line, not a stack trace.
+            try
+            {
+                Console.Error.WriteLine($"vmi: stdout: write failed: {e.Message}");
+            }
+            catch (IOException)
+            {
+                // stderr is gone too: the exit code is all that is left.
+            }
+            return (int)ExitCode.Failure;
+        }
     }
 }
 

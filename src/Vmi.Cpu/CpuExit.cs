@@ -3,7 +3,11 @@ namespace Vmi.Cpu;
 /// <summary>Why <see cref="Cpu.Run"/> returned.</summary>
 public enum CpuExitReason : byte
 {
-    /// <summary>The instruction budget given to Run was used up (exactly).</summary>
+    /// <summary>
+    /// The instruction budget given to Run was used up (exactly); or, with fewer retired, the guest
+    /// spent a long run of exception deliveries without retiring anything (a fault loop) and Run
+    /// gives its caller control back. Either way, calling Run again simply continues.
+    /// </summary>
     InstructionLimit,
 
     /// <summary>HLT with no interrupt to wake the CPU: the board advances time and calls Run again.</summary>

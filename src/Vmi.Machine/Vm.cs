@@ -22,6 +22,9 @@ public enum VmExitReason
     TripleFault,
     Unsupported,
     HypervisorStop,
+
+    /// <summary>The host asked the run to stop (<see cref="Vm.RequestStop"/>: a signal, a UI).</summary>
+    Interrupted,
 }
 
 /// <summary>Why the run ends, as one turn of the run loop found it (<see cref="Vm.RunSlice"/>).</summary>
@@ -165,6 +168,19 @@ public sealed class Vm
     /// </summary>
     public Func<bool>? WaitForHostInput { get; set; }
 
+    private volatile string? stopRequest;
+
+    /// <summary>
+    /// Asks the run to end at the next turn of the run loop (an instruction boundary; a slice is at
+    /// most <see cref="SliceInstructions"/> long) as <see cref="VmExitReason.Interrupted"/> with
+    /// <paramref name="reason"/>. Safe from any thread (a signal handler); the request stays, so the
+    /// VM does not run again.
+    /// </summary>
+    public void RequestStop(string reason) => stopRequest = reason;
+
+    /// <summary>The stop <see cref="RequestStop"/> asked for, or null.</summary>
+    public VmStop? RequestedStop => stopRequest is { } reason ? new VmStop(VmExitReason.Interrupted, $"{reason} at eip 0x{Cpu.Eip:X8}") : null;
+
     /// <summary>Runs until the guest exits, stops, or <paramref name="maxInstructions"/> retire.</summary>
     public VmRunResult Run(long maxInstructions = long.MaxValue)
     {
@@ -184,7 +200,8 @@ public sealed class Vm
     }
 
     /// <summary>
-    /// One turn of the run loop: timer events that are due, host input (<see cref="BetweenSlices"/>),
+    /// One turn of the run loop: a stop the host asked for (<see cref="RequestStop"/>), timer events
+    /// that are due, host input (<see cref="BetweenSlices"/>),
     /// then up to <paramref name="maxInstructions"/> guest instructions (fewer when a timer falls due
     /// sooner, at most <see cref="SliceInstructions"/>). Null while the guest can go on; otherwise why
     /// the run ends (a budget of zero or less is <see cref="VmExitReason.InstructionLimit"/>).
@@ -195,6 +212,10 @@ public sealed class Vm
     /// </summary>
     public VmStop? RunSlice(long maxInstructions)
     {
+        if (RequestedStop is { } requested)
+        {
+            return requested;
+        }
         Timers.RunDue(Clock.Ticks);
         BetweenSlices?.Invoke();
         if (maxInstructions <= 0)

@@ -246,6 +246,75 @@ public sealed class GdbStubTests
         Assert.Equal(VmExitReason.Halted, s.WaitForServe().Reason);
     }
 
+    [Theory]
+    [InlineData("s", true)]
+    [InlineData("c", true)]
+    [InlineData("c", false)]
+    public void CtrlCAndKillReachAGuestThatNeverRetiresAnInstruction(string command, bool breakpointSet)
+    {
+        using var s = StubSession.Start();
+        uint ud2 = WriteFaultLoop(s);
+        Assert.Equal("OK", s.Gdb.Command($"Z0,{ud2:x},1"));
+        Assert.Equal("S05", s.Gdb.Command("c"));
+        Assert.Equal(ud2, s.Vm.Cpu.Eip);
+        if (!breakpointSet)
+        {
+            Assert.Equal("OK", s.Gdb.Command($"z0,{ud2:x},1"));
+        }
+        long retired = s.Vm.Cpu.InstructionsRetired;
+        s.Gdb.Send(command);
+        Thread.Sleep(200);
+        s.Gdb.SendRaw("\u0003");
+        Assert.Equal("S02", s.Gdb.ReadReply());
+        // Every #UD was delivered to the UD2 itself: nothing retired, and the guest is where it was.
+        Assert.Equal(retired, s.Vm.Cpu.InstructionsRetired);
+        Assert.True(s.Vm.Cpu.Counters.Exceptions > 1);
+        Assert.Equal(ud2, s.Vm.Cpu.Eip);
+        s.Gdb.Send("k");
+        VmRunResult r = s.WaitForServe();
+        Assert.Equal(VmExitReason.HypervisorStop, r.Reason);
+        Assert.Contains("gdb killed", r.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ADisconnectDuringAFaultLoopLetsTheStubStop()
+    {
+        using var s = StubSession.Start();
+        WriteFaultLoop(s);
+        s.Gdb.Send("c");
+        Thread.Sleep(200);
+        s.Gdb.Dispose();
+        Thread.Sleep(200);
+        // gdb is gone, so the guest runs on detached; closing the stub must still end the run.
+        s.Stub.Dispose();
+        VmRunResult r = s.WaitForServe();
+        Assert.Equal(VmExitReason.HypervisorStop, r.Reason);
+    }
+
+    [Fact]
+    public void RegisterWritesKeepTheReservedEflagsBits()
+    {
+        using var s = StubSession.Start();
+        // Bit 1 always reads 1; bits 3, 5, 15 and 22-31 always read 0, whatever gdb writes.
+        Assert.Equal("OK", s.Gdb.Command("P9=ffffffff"));
+        Assert.Equal(0x003F_7FD7u, Register(s.Gdb.Command("g"), 9));
+        Assert.Equal(0x003F_7FD7u, s.Vm.Cpu.Eflags);
+        string regs = s.Gdb.Command("g");
+        Assert.Equal("OK", s.Gdb.Command("G" + regs[..(9 * 8)] + "00000000" + regs[(10 * 8)..]));
+        Assert.Equal(0x2u, Register(s.Gdb.Command("g"), 9));
+        Assert.Equal("OK", s.Gdb.Command("G" + regs[..(9 * 8)] + "28800000" + regs[(10 * 8)..]));
+        Assert.Equal(0x2u, s.Vm.Cpu.Eflags);
+    }
+
+    /// <summary>Replaces the kernel's entry code with <see cref="FlatKernel.FaultLoop"/>; returns the UD2's address.</summary>
+    private static uint WriteFaultLoop(StubSession s)
+    {
+        uint entry = Image.EntryPoint;
+        byte[] code = FlatKernel.Assemble(entry, a => FlatKernel.FaultLoop(a));
+        Assert.Equal("OK", s.Gdb.Command($"M{entry:x},{code.Length:x}:{Convert.ToHexString(code).ToLowerInvariant()}"));
+        return FlatKernel.FaultLoopUd2;
+    }
+
     [Fact]
     public void TheInstructionLimitEndsTheSessionWithSigxcpu()
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
@@ -82,11 +81,11 @@ public static class RunCommand
         }
         else if (choice.File is not null)
         {
-            image = Rom.RomCommand.ReadRomFile(choice.File);
-            if (image is null)
+            if (!Rom.RomCommand.TryReadRomFile(choice.File, out byte[] bytes, out string readError))
             {
-                return $"--rom: cannot use '{choice.File.FullName}'";
+                return $"--rom {readError}";
             }
+            image = bytes;
             // A ROM that breaks the rules is still mapped (a kernel must cope with one), but the user hears about it.
             var violations = Vmi.Abi.RomValidator.Validate(image);
             if (violations.Count > 0)
@@ -148,37 +147,21 @@ public static class RunCommand
         {
             return UsageError(romError);
         }
-        byte[] image;
-        try
+        if (!InputFile.TryRead(kernel, InputLimit.Kernel, out byte[] image, out string readError))
         {
-            image = File.ReadAllBytes(kernel.FullName);
+            return UsageError($"kernel {readError}");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        if (ReadModules(initrd, memoryBytes, out IReadOnlyList<MultibootModule> modules) is string moduleError)
         {
-            return UsageError($"cannot read kernel '{kernel.FullName}': {e.Message}");
+            return UsageError($"--initrd: {moduleError}");
         }
-        IReadOnlyList<MultibootModule> modules;
-        try
+        RunOutputs? opened = RunOutputs.TryOpen(serialFile, traceChoice.File, jsonPath, out string outputError);
+        if (opened is null)
         {
-            // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
-            modules = initrd is null ? [] : ModuleList.Load(RawArguments.OptionValue("--initrd", initrd));
-        }
-        catch (BootImageException e)
-        {
-            return UsageError($"--initrd: {e.Message}");
+            return UsageError(outputError);
         }
 
-        Stream serialStream;
-        try
-        {
-            serialStream = serialFile is null ? Console.OpenStandardOutput() : File.Create(serialFile.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return UsageError($"--serial: cannot create '{serialFile!.FullName}': {e.Message}");
-        }
-
-        using (serialStream)
+        using (RunOutputs outputs = opened)
         {
             Vm vm;
             try
@@ -189,7 +172,7 @@ public static class RunCommand
                     CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
                     Modules = modules,
                     CpuModel = model,
-                    SerialOutput = serialStream,
+                    SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
                 }, image);
@@ -202,19 +185,10 @@ public static class RunCommand
             {
                 vm.GuestTickLimit = (long)Math.Round(limit * vm.Clock.NominalHz);
             }
-            AttachConsoleInput(vm);
-            StreamWriter? traceWriter = null;
-            if (traceChoice.File is not null)
+            ConsoleInput? consoleInput = ConsoleInput.Attach(vm);
+            if (outputs.TraceWriter is not null)
             {
-                try
-                {
-                    traceWriter = new StreamWriter(traceChoice.File.FullName);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return UsageError($"--trace: cannot create '{traceChoice.File.FullName}': {e.Message}");
-                }
-                _ = new Vmi.Machine.Diagnostics.InstructionTracer(vm.Cpu, traceWriter, traceChoice.Limit);
+                _ = new Vmi.Machine.Diagnostics.InstructionTracer(vm.Cpu, outputs.TraceWriter, traceChoice.Limit);
             }
             GdbStub? gdbStub = null;
             if (gdbPort is int port)
@@ -225,16 +199,21 @@ public static class RunCommand
                 }
                 catch (SocketException e)
                 {
-                    traceWriter?.Dispose();
                     return UsageError($"--gdb: cannot listen on 127.0.0.1:{port}: {e.Message}");
                 }
                 // Like qemu -s -S: the guest waits at its entry point until gdb connects and continues.
                 Console.Error.WriteLine($"vmi: waiting for gdb on 127.0.0.1:{gdbStub.Port}");
             }
             VmRunResult result;
+            int? signal;
             using (gdbStub)
-            using (traceWriter)
             {
+                // The stub is closed on a signal too: a gdb session waiting for its next packet cannot see the VM's stop request.
+                using var signals = new StopSignals(vm, () =>
+                {
+                    consoleInput?.Wake();
+                    gdbStub?.Dispose();
+                });
                 try
                 {
                     result = gdbStub?.Serve(maxInstructions ?? long.MaxValue) ?? vm.Run(maxInstructions ?? long.MaxValue);
@@ -248,70 +227,83 @@ public static class RunCommand
                     Console.Error.WriteLine(vm.Cpu.DescribeState());
                     return (int)ExitCode.Failure;
                 }
+                signal = signals.Signal;
             }
-            int exitCode = ExitCodeFor(result);
-            if (!quiet)
-            {
-                WriteSummary(Console.Error, result, model, exitCode);
-            }
-            if (jsonPath is not null)
-            {
-                WriteJson(jsonPath, result, model, exitCode, kernel.FullName, cmdline);
-            }
-            return exitCode;
+            return Report(result, signal, outputs, model, quiet, kernel.FullName, cmdline);
         }
     }
 
-    /// <summary>The guest's debug-exit status passes through ((v &lt;&lt; 1) | 1, as QEMU's isa-debug-exit); a clean halt is 0.</summary>
-    public static int ExitCodeFor(VmRunResult r) => r.Reason switch
+    /// <summary>
+    /// Closes the outputs and reports the run: the exit code, the summary (stderr), the JSON, and one
+    /// line per output that lost bytes. Lost output makes the exit code 1 whatever the guest did,
+    /// since a script must not take a run whose results are incomplete for a good one; the summary
+    /// still says how the guest ended.
+    /// </summary>
+    private static int Report(VmRunResult result, int? signal, RunOutputs outputs, CpuModel model, bool quiet, string kernel, string cmdline)
+    {
+        List<string> problems = outputs.CloseRunOutputs();
+        int exitCode = problems.Count > 0 ? (int)ExitCode.Failure : ExitCodeFor(result, signal);
+        if (outputs.WriteJson(JsonSummary(result, model, exitCode, kernel, cmdline)) is string jsonProblem)
+        {
+            problems.Add(jsonProblem);
+            exitCode = (int)ExitCode.Failure;
+        }
+        if (!quiet)
+        {
+            WriteSummary(Console.Error, result, model, exitCode);
+        }
+        foreach (string problem in problems)
+        {
+            Console.Error.WriteLine($"vmi: {problem}");
+        }
+        return exitCode;
+    }
+
+    /// <summary>
+    /// Reads the --initrd modules (null: none) with the same size cap as every input: no module can
+    /// be larger than the guest's RAM, so /dev/zero or a huge file is refused, not read whole.
+    /// </summary>
+    private static string? ReadModules(string? initrd, ulong ramBytes, out IReadOnlyList<MultibootModule> modules)
+    {
+        modules = [];
+        if (initrd is null)
+        {
+            return null;
+        }
+        var loaded = new List<MultibootModule>();
+        var limit = new InputLimit((long)ramBytes, "a multiboot module", $"the guest's RAM, {ramBytes >> 20} MiB");
+        try
+        {
+            // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
+            foreach ((string path, byte[] text) in ModuleList.Split(RawArguments.OptionValue("--initrd", initrd)))
+            {
+                if (!InputFile.TryRead(new FileInfo(path), limit, out byte[] bytes, out string error))
+                {
+                    return $"module {loaded.Count}: {error}";
+                }
+                loaded.Add(new MultibootModule(bytes, text));
+            }
+        }
+        catch (BootImageException e)
+        {
+            return e.Message;
+        }
+        modules = loaded;
+        return null;
+    }
+
+    /// <summary>
+    /// The guest's debug-exit status passes through ((v &lt;&lt; 1) | 1, as QEMU's isa-debug-exit); a clean
+    /// halt is 0; a run a signal interrupted exits 128 + the signal's number, as a shell reports a
+    /// command the signal killed (130 for SIGINT, 143 for SIGTERM), so scripts can tell it apart.
+    /// </summary>
+    public static int ExitCodeFor(VmRunResult r, int? signal = null) => r.Reason switch
     {
         VmExitReason.DebugExit => r.GuestExitCode ?? (int)ExitCode.Failure,
         VmExitReason.Halted => (int)ExitCode.Success,
+        VmExitReason.Interrupted when signal is int n => 128 + n,
         _ => (int)ExitCode.Failure,
     };
-
-    private static void AttachConsoleInput(Vm vm)
-    {
-        if (Console.IsInputRedirected)
-        {
-            return;
-        }
-        var queue = new ConcurrentQueue<byte[]>();
-        var arrived = new SemaphoreSlim(0);
-        bool closed = false;
-        var reader = new Thread(() =>
-        {
-            using Stream stdin = Console.OpenStandardInput();
-            var buffer = new byte[256];
-            int n;
-            while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                queue.Enqueue(buffer[..n]);
-                arrived.Release();
-            }
-            Volatile.Write(ref closed, true);
-            arrived.Release();
-        })
-        { IsBackground = true, Name = "vmi-stdin" };
-        reader.Start();
-        // Host input reaches the UART only between CPU slices, on the guest thread.
-        vm.BetweenSlices = () =>
-        {
-            while (queue.TryDequeue(out byte[]? chunk))
-            {
-                vm.Board.Uart.EnqueueInput(chunk);
-            }
-        };
-        // A guest idle with nothing but the console to wake it waits for a key, as on real hardware.
-        vm.WaitForHostInput = () =>
-        {
-            if (queue.IsEmpty && !Volatile.Read(ref closed))
-            {
-                arrived.Wait();
-            }
-            return !queue.IsEmpty;
-        };
-    }
 
     private static void WriteSummary(TextWriter w, VmRunResult r, CpuModel model, int exitCode)
     {
@@ -324,11 +316,11 @@ public static class RunCommand
     private static string Describe(VmRunResult r) => r.Reason switch
     {
         VmExitReason.DebugExit => $"guest exit through the debug port: status {r.GuestExitCode} ({r.Detail})",
-        VmExitReason.Halted => r.Detail,
+        VmExitReason.Halted or VmExitReason.Interrupted => r.Detail,
         _ => $"{r.Reason}: {r.Detail}",
     };
 
-    private static void WriteJson(string path, VmRunResult r, CpuModel model, int exitCode, string kernel, string cmdline)
+    private static string JsonSummary(VmRunResult r, CpuModel model, int exitCode, string kernel, string cmdline)
     {
         var summary = new
         {
@@ -357,15 +349,7 @@ public static class RunCommand
                 r.Counters.SelfModifyingWrites,
             },
         };
-        string text = JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true });
-        if (path == "-")
-        {
-            Console.Out.WriteLine(text);
-        }
-        else
-        {
-            File.WriteAllText(path, text + Environment.NewLine);
-        }
+        return JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true });
     }
 
     private static int UsageError(string message)

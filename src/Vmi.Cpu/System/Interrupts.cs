@@ -49,6 +49,37 @@ public sealed unsafe partial class Cpu
         CpuFault first = pendingFault;
         pendingFault = default;
         DeliverException(first, depth: 0);
+        CountDeliveryWithoutProgress();
+    }
+
+    /// <summary>How many fault deliveries in a row, with no instruction retired, make <see cref="Run"/> return.</summary>
+    private const int DeliveriesWithoutProgressPerRun = 4096;
+
+    /// <summary><see cref="InstructionsRetired"/> at the last fault delivery, and how many deliveries in a row found it so.</summary>
+    private long progressMark = -1;
+    private int deliveriesWithoutProgress;
+
+    /// <summary>
+    /// A guest can fault forever without retiring anything (a handler that is itself the faulting
+    /// instruction: each delivery succeeds, so nothing escalates to a triple fault), and Run would
+    /// then never return, however small its budget, leaving the VM's stop requests and a debugger's
+    /// Ctrl-C unheard. So after a long enough run of such deliveries Run returns as if its budget
+    /// were spent (<see cref="CpuExitReason.InstructionLimit"/>, with fewer instructions retired).
+    /// That is no guest-visible event: calling Run again carries on exactly where it left off.
+    /// </summary>
+    private void CountDeliveryWithoutProgress()
+    {
+        if (InstructionsRetired != progressMark)
+        {
+            progressMark = InstructionsRetired;
+            deliveriesWithoutProgress = 0;
+        }
+        // A stop already requested (a triple fault) is the real end and must not be replaced.
+        if (++deliveriesWithoutProgress >= DeliveriesWithoutProgressPerRun && !stopRequested)
+        {
+            deliveriesWithoutProgress = 0;
+            RequestStop(CpuExitReason.InstructionLimit, $"{DeliveriesWithoutProgressPerRun} exceptions delivered in a row without an instruction retiring (eip 0x{Eip:X8})");
+        }
     }
 
     private void DeliverException(CpuFault f, int depth)

@@ -19,6 +19,9 @@ public static class GdbRegisters
     /// <summary>Highest register number of gdb's default i386 (SSE) description: mxcsr.</summary>
     public const int LastDescribed = 40;
 
+    /// <summary>EFLAGS bits that read as 0 on every IA-32 processor whatever is written (3, 5, 15, 22-31); bit 1 reads as 1.</summary>
+    private const uint EflagsAlwaysZero = (1u << 3) | (1u << 5) | (1u << 15) | 0xFFC0_0000;
+
     /// <summary>gdb's cs ss ds es fs gs (numbers 10 to 15) as this CPU's segment indices.</summary>
     private static readonly int[] SegmentOrder = [SegReg.Cs, SegReg.Ss, SegReg.Ds, SegReg.Es, SegReg.Fs, SegReg.Gs];
 
@@ -48,7 +51,9 @@ public static class GdbRegisters
                 cpu.Eip = value;
                 return true;
             case Eflags:
-                cpu.Eflags = value;
+                // gdb sends whatever the user typed ("set $eflags = 0"); the register keeps the bits
+                // no write can change on the hardware, as POPF and IRET leave them.
+                cpu.Eflags = (value & ~EflagsAlwaysZero) | EFlags.Reserved1;
                 return true;
             default:
                 return cpu.Segment(SegmentOrder[number - 10]).Selector == value;

@@ -91,7 +91,8 @@ public sealed class GdbStub : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            return vm.Finish(VmExitReason.HypervisorStop, "the gdb stub was closed before a debugger attached", sw, start);
+            VmStop closedEarly = vm.RequestedStop ?? new VmStop(VmExitReason.HypervisorStop, "the gdb stub was closed before a debugger attached");
+            return vm.Finish(closedEarly.Reason, closedEarly.Detail, sw, start);
         }
         // One debugger per VM: a second gdb is refused rather than queued behind the first.
         listener.Stop();
@@ -235,6 +236,7 @@ public sealed class GdbStub : IDisposable
         {
             for (int turn = 1; ; turn++)
             {
+                long turnStart = cpu.InstructionsRetired;
                 VmStop? stop;
                 if (step)
                 {
@@ -264,7 +266,9 @@ public sealed class GdbStub : IDisposable
                     lost = false;
                     return stop;
                 }
-                if (!step && (breakpoints.Count == 0 || turn % StepsPerPoll == 0))
+                // A turn that retired nothing (a fault loop, a CPU idle until a timer the PIC masks) may
+                // repeat forever: look for Ctrl-C after each one, or gdb could never stop the guest.
+                if (cpu.InstructionsRetired == turnStart || (!step && (breakpoints.Count == 0 || turn % StepsPerPoll == 0)))
                 {
                     PollWhileRunning();
                 }
@@ -351,7 +355,8 @@ public sealed class GdbStub : IDisposable
                 return stop;
             }
         }
-        return new VmStop(VmExitReason.HypervisorStop, $"the gdb stub was closed at eip 0x{vm.Cpu.Eip:X8}");
+        // Closed because the host asked the VM to stop (a signal): that is the reason to report.
+        return vm.RequestedStop ?? new VmStop(VmExitReason.HypervisorStop, $"the gdb stub was closed at eip 0x{vm.Cpu.Eip:X8}");
     }
 
     // ---- packets ------------------------------------------------------------------------

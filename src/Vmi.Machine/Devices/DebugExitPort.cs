@@ -4,7 +4,19 @@ namespace Vmi.Machine.Devices;
 /// QEMU's <c>isa-debug-exit</c>: a guest write of <c>v</c> ends the run with exit status
 /// <c>(v &lt;&lt; 1) | 1</c>. The shift and the forced low bit are QEMU's, so that no guest value can
 /// produce status 0 and be mistaken for a clean host exit; test guests written for QEMU therefore
-/// report the same codes here. Any offset inside the registered range triggers, as in QEMU.
+/// report the same codes here.
+/// <para>
+/// Which accesses count follows QEMU's memory core as its TCG accelerator drives port I/O
+/// (<c>address_space_st{b,w,l}</c>; checked against qemu-system-i386 with
+/// <c>isa-debug-exit,iobase=0xf4,iosize=4</c>): the whole access goes to the device holding its
+/// first port, as <see cref="IoBus"/> routes it, and the device's ops (access sizes 1 to 4, no
+/// unaligned accesses) refuse an access whose offset in the range is not a multiple of its width.
+/// So a byte write to any of 0xF4-0xF7 exits, a 16-bit one at 0xF4 or 0xF6, a 32-bit one at 0xF4
+/// only; OUT AX to 0xF5 or OUT EAX to 0xF5-0xF7 is dropped (QEMU logs it as an invalid access).
+/// Running past the range's end is not checked (a 32-bit write to the base of a 2-port range
+/// exits). Under KVM, QEMU instead splits such an access into aligned pieces, so OUT AX to 0xF5
+/// exits there with the low byte: test guests should not rely on either.
+/// </para>
 /// </summary>
 public sealed class DebugExitPort : IPortDevice
 {
@@ -29,12 +41,13 @@ public sealed class DebugExitPort : IPortDevice
             return IoBus.AllOnes(size);
         }
 
+        // Refused or not, QEMU reads 0 here: its read op returns 0, and so does a refused access.
         return 0;
     }
 
     public void Write(ushort offset, int size, uint value)
     {
-        if (!IoBus.IsValidSize(size))
+        if (!IoBus.IsValidSize(size) || offset % size != 0)
         {
             MissedAccessCount++;
             return;

@@ -6,7 +6,8 @@ namespace Vmi.Machine.Roms;
 
 /// <summary>
 /// Runs a ROM's 32-bit entry points (vmi_init, get_reloc) on a scratch CPU, the way a kernel
-/// would call them: flat ring 0, paging off, the ROM at its physical base, a small stack. Used
+/// would call them: flat ring 0, paging off, the ROM at its physical base, a small stack; every
+/// call from the CPU's reset state, so one call's leftovers cannot break the next. Used
 /// to show what a ROM really answers (vmi rom dump) instead of trusting its table.
 /// </summary>
 public sealed class RomExecutor
@@ -37,6 +38,9 @@ public sealed class RomExecutor
         uint target = RomBase + (uint)offset;
         Span<byte> caller = [0xBB, (byte)target, (byte)(target >> 8), (byte)(target >> 16), (byte)(target >> 24), 0xFF, 0xD3, 0xF4];
         memory.Load(CallerAddress, caller);
+        // Each entry point starts from the same machine, as a kernel calls it: whatever an earlier call
+        // left (paging on, CR0.WP, an IDT, DF) must not decide whether this one works.
+        cpu.Reset();
         cpu.EnterFlatProtectedMode(CallerAddress);
         cpu.Esp = StackTop;
         cpu.Eax = eax;
@@ -45,7 +49,7 @@ public sealed class RomExecutor
         if (exit.Reason != CpuExitReason.Halted || cpu.Eip != CallerAddress + (uint)caller.Length || cpu.Esp != StackTop)
         {
             failure = exit.Reason == CpuExitReason.InstructionLimit
-                ? $"did not return within {Budget} instructions (eip 0x{cpu.Eip:X8})"
+                ? exit.Detail is null ? $"did not return within {Budget} instructions (eip 0x{cpu.Eip:X8})" : $"did not return: {exit.Detail}"
                 : $"did not return normally: {exit.Reason} at eip 0x{cpu.Eip:X8}{(exit.Detail is null ? "" : ": " + exit.Detail.Split('\n')[0])}";
             return null;
         }

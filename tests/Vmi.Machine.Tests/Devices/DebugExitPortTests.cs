@@ -21,6 +21,37 @@ public sealed class DebugExitPortTests
         Assert.Equal([expected], exits);
     }
 
+    /// <summary>
+    /// QEMU's isa-debug-exit at 0xF4 with iosize=4, as its TCG memory core dispatches port I/O: the
+    /// whole access goes to the region holding its first port, which refuses it when the offset is
+    /// not a multiple of the width (an "unaligned" access); ending past the region is not checked.
+    /// </summary>
+    [Theory]
+    [InlineData(0xF4, 1, true)]
+    [InlineData(0xF4, 2, true)]
+    [InlineData(0xF4, 4, true)]
+    [InlineData(0xF5, 1, true)]
+    [InlineData(0xF5, 2, false)]
+    [InlineData(0xF5, 4, false)]
+    [InlineData(0xF6, 1, true)]
+    [InlineData(0xF6, 2, true)]
+    [InlineData(0xF6, 4, false)]
+    [InlineData(0xF7, 1, true)]
+    [InlineData(0xF7, 2, false)]
+    [InlineData(0xF7, 4, false)]
+    public void A_write_exits_only_when_aligned_to_its_width_inside_the_range(int port, int size, bool exits)
+    {
+        var exitCodes = new List<int>();
+        var bus = new IoBus();
+        var device = new DebugExitPort(exitCodes.Add);
+        bus.Register(0xF4, 4, device);
+
+        bus.Write((ushort)port, size, 0x0403_0201);
+
+        Assert.Equal(exits ? [(int)(((0x0403_0201u & IoBus.AllOnes(size)) << 1) | 1)] : [], exitCodes);
+        Assert.Equal(exits ? 0 : 1, device.MissedAccessCount);
+    }
+
     [Fact]
     public void Reads_return_zero_and_do_not_exit()
     {

@@ -36,14 +36,20 @@ public static class RomBuildCommand
             Console.Error.WriteLine($"vmi: --base: {problem}");
             return (int)ExitCode.Usage;
         }
-        try
+        using (OutputFile? file = OutputFile.TryCreate("--output", output.FullName, out string error))
         {
-            File.WriteAllBytes(output.FullName, rom.Image);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"vmi: cannot write {output.FullName}: {e.Message}");
-            return (int)ExitCode.Failure;
+            if (file is null)
+            {
+                Console.Error.WriteLine($"vmi: {error}");
+                return (int)ExitCode.Usage;
+            }
+            file.Write(rom.Image);
+            file.Dispose();
+            if (file.Problem is string writeProblem)
+            {
+                Console.Error.WriteLine($"vmi: {writeProblem}");
+                return (int)ExitCode.Failure;
+            }
         }
         int calls = rom.Types.Values.Count(t => t is RelocationType.CallRel or RelocationType.JumpRel);
         int nops = rom.Types.Values.Count(t => t == RelocationType.Nop);

@@ -12,30 +12,7 @@ public static class RomCommand
         RomVerifyCommand.Create(),
     };
 
-    /// <summary>Largest file we bother reading: anything bigger cannot be an option ROM.</summary>
-    private const long MaxFileBytes = 16 << 20;
-
-    /// <summary>Reads a ROM file, or prints one line and returns null.</summary>
-    internal static byte[]? ReadRomFile(FileInfo file)
-    {
-        try
-        {
-            if (!file.Exists)
-            {
-                Console.Error.WriteLine($"vmi: {file.FullName}: no such file");
-                return null;
-            }
-            if (file.Length > MaxFileBytes)
-            {
-                Console.Error.WriteLine($"vmi: {file.Name}: {file.Length} bytes is far too large for an option ROM (at most 131072)");
-                return null;
-            }
-            return File.ReadAllBytes(file.FullName);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"vmi: {file.FullName}: {e.Message}");
-            return null;
-        }
-    }
+    /// <summary>Reads a ROM file of at most the option-ROM window's size, or says why not ("PATH: problem").</summary>
+    internal static bool TryReadRomFile(FileInfo file, out byte[] image, out string error) =>
+        InputFile.TryRead(file, InputLimit.OptionRom, out image, out error);
 }

@@ -29,9 +29,9 @@ public static class RomDumpCommand
 
     private static int Execute(FileInfo file, string? baseText, bool json)
     {
-        byte[]? image = RomCommand.ReadRomFile(file);
-        if (image is null)
+        if (!RomCommand.TryReadRomFile(file, out byte[] image, out string readError))
         {
+            Console.Error.WriteLine($"vmi: {readError}");
             return (int)ExitCode.Usage;
         }
         // Validate first: the most basic broken rule (signatures before offsets) is the one to report.

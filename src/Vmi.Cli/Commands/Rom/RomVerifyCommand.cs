@@ -16,9 +16,9 @@ public static class RomVerifyCommand
 
     private static int Execute(FileInfo file)
     {
-        byte[]? image = RomCommand.ReadRomFile(file);
-        if (image is null)
+        if (!RomCommand.TryReadRomFile(file, out byte[] image, out string readError))
         {
+            Console.Error.WriteLine($"vmi: {readError}");
             return (int)ExitCode.Usage;
         }
         IReadOnlyList<RomViolation> violations = RomValidator.Validate(image);
