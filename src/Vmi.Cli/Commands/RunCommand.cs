@@ -277,9 +277,11 @@ public static class RunCommand
             // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
             foreach ((string path, byte[] text) in ModuleList.Split(RawArguments.OptionValue("--initrd", initrd)))
             {
-                if (!InputFile.TryRead(new FileInfo(path), limit, out byte[] bytes, out string error))
+                var file = new FileInfo(path);
+                if (!InputFile.TryRead(file, limit, out byte[] bytes, out string error))
                 {
-                    return $"module {loaded.Count}: {error}";
+                    string problem = error.StartsWith(file.FullName + ": ", StringComparison.Ordinal) ? error[(file.FullName.Length + 2)..] : error;
+                    return $"module {loaded.Count}: cannot read '{path}': {problem}";
                 }
                 loaded.Add(new MultibootModule(bytes, text));
             }
