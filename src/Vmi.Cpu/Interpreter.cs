@@ -102,7 +102,6 @@ public sealed unsafe partial class Cpu
             ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), blockIndex);
             int first = b.First;
             execLimit = (int)Math.Min(b.Count, remaining);
-            midRepeat = false;
             uint eipMask = csMode == 1 ? 0xFFFF_FFFFu : 0xFFFFu;
             int done = 0;
             int status = Status.Next;

@@ -31,6 +31,7 @@ public sealed unsafe partial class Cpu
         // Iterations this execution may run: what is left of the run (the REP is first in its block, so
         // InstructionsRetired is exact), one under single-step (TF traps after every iteration).
         long budget = (flagsRest & EFlags.TF) != 0 ? 1 : Math.Max(1, runTarget - InstructionsRetired);
+        midRepeat = false;
         for (long n = 0; ; n++)
         {
             if (rep)

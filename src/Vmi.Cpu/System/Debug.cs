@@ -43,7 +43,10 @@ public sealed unsafe partial class Cpu
     /// <summary>Set by MOV SS / POP SS: debug traps wait until the next instruction has run.</summary>
     internal bool debugShadow;
 
-    /// <summary>The last REP stopped between iterations: an event taken now pushes RF = 1.</summary>
+    /// <summary>
+    /// The last REP stopped between iterations: an event taken now pushes RF = 1. Set only there;
+    /// cleared when the REP runs again and when an event has been delivered, so the hot loop never touches it.
+    /// </summary>
     internal bool midRepeat;
 
     /// <summary>The current instruction entered a handler through INT n / INT3 / INTO / INT1 (TF is then clear: no step trap).</summary>
@@ -242,10 +245,10 @@ public sealed unsafe partial class Cpu
     /// The RF value pushed with an event (SDM 17.3.1.1): 1 for fault-class exceptions other than a
     /// code-breakpoint #DB, and for any event between the iterations of a REP; otherwise RF as it is.
     /// </summary>
-    internal uint PushedResumeFlag(int vector, InterruptSource source)
+    internal static uint PushedResumeFlag(int vector, InterruptSource source, bool betweenRepIterations)
     {
         bool fault = source == InterruptSource.Exception && vector is not (Vectors.DB or Vectors.BP or Vectors.OF);
-        return fault || midRepeat ? EFlags.RF : 0;
+        return fault || betweenRepIterations ? EFlags.RF : 0;
     }
 
     /// <summary>DR7.GD: any MOV DR raises a #DB fault with DR6.BD, and GD clears so the handler may use them.</summary>

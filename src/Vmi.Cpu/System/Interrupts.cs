@@ -155,6 +155,8 @@ public sealed unsafe partial class Cpu
     internal bool DeliverInterrupt(int vector, InterruptSource source, bool hasError, uint errorCode, uint returnEip)
     {
         Halted = false;
+        bool betweenIterations = midRepeat;
+        midRepeat = false;
         if (!ProtectedMode)
         {
             return DeliverRealMode(vector, returnEip);
@@ -212,7 +214,7 @@ public sealed unsafe partial class Cpu
             return false;
         }
         int size = gate32 ? 4 : 2;
-        uint oldFlags = Eflags | PushedResumeFlag(vector, source);
+        uint oldFlags = Eflags | PushedResumeFlag(vector, source, betweenIterations);
         ushort oldCs = segs[SegReg.Cs].Selector;
         int newCpl = cs.IsConforming ? Cpl : cs.Dpl;
         if (newCpl < Cpl)
