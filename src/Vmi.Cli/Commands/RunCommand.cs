@@ -318,7 +318,7 @@ public static class RunCommand
     private static string Describe(VmRunResult r) => r.Reason switch
     {
         VmExitReason.DebugExit => $"guest exit through the debug port: status {r.GuestExitCode} ({r.Detail})",
-        VmExitReason.Halted or VmExitReason.Interrupted => r.Detail,
+        VmExitReason.Halted or VmExitReason.Interrupted or VmExitReason.GuestTimeLimit => r.Detail,
         _ => $"{r.Reason}: {r.Detail}",
     };
 
