@@ -238,6 +238,35 @@ public sealed class GdbStubTests
     }
 
     [Fact]
+    public void TheGuestsOwnDebugExceptionsAreUntouchedByTheDebugger()
+    {
+        // The test kernel's self-tests use TF, DR0-DR3, DR6 and DR7 (singlestep, code, data and I/O
+        // breakpoints). Under gdb, first stepped, then run one instruction per turn because a
+        // breakpoint is set, the guest prints exactly what it prints alone and ends the same way.
+        const string args = "hello";
+        var serial = new MemoryStream();
+        var free = Vm.BootMultiboot(new VmConfig
+        {
+            CommandLine = MultibootInfoBuilder.QemuStyleCommandLine(VmiRunner.TestKernel, args),
+            SerialOutput = serial,
+        }, File.ReadAllBytes(VmiRunner.TestKernel));
+        VmRunResult freeRun = free.Run(100_000_000);
+        string expected = Encoding.ASCII.GetString(serial.ToArray());
+        Assert.Contains("ok singlestep 7", expected, StringComparison.Ordinal);
+
+        using var s = StubSession.Start(args);
+        for (int i = 0; i < 2000; i++)
+        {
+            Assert.Equal("S05", s.Gdb.Command("s"));
+        }
+        Assert.Equal("OK", s.Gdb.Command("Z0,3ff000,1")); // never reached: only forces stepping mode
+        Assert.Equal("W01", s.Gdb.Command("c"));
+
+        Assert.Equal(expected, s.Serial);
+        Assert.Equal(freeRun.Instructions, s.WaitForServe().Instructions);
+    }
+
+    [Fact]
     public void AGuestThatCanNeverWakeExitsWithStatusZero()
     {
         using var s = StubSession.Start();

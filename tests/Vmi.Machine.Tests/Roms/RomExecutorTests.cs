@@ -64,6 +64,31 @@ public sealed class RomExecutorTests
         Assert.Equal((0x11u, 0x2u), probe);
     }
 
+    [Fact]
+    public void AnEntryPointLoopingOverRepStringsEndsWithinTheBudget()
+    {
+        // A hostile get_reloc: an endless loop of 4-billion-byte REP MOVSB. Each iteration counts
+        // against the executor's instruction budget, so the call fails fast (it once took minutes).
+        var image = new byte[4096];
+        Assemble(a =>
+        {
+            Label top = a.CreateLabel();
+            a.Label(ref top);
+            a.xor(esi, esi);
+            a.xor(edi, edi);
+            a.mov(ecx, uint.MaxValue);
+            a.rep.movsb();
+            a.jmp(top);
+        }).CopyTo(image, ProbeAt);
+        var executor = new RomExecutor(image);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.Null(executor.Call(ProbeAt, 0, out string? failure));
+
+        Assert.Contains("did not return within", failure, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
     private static byte[] Assemble(Action<Assembler> emit)
     {
         var a = new Assembler(32);
