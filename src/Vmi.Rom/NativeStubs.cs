@@ -16,8 +16,15 @@ namespace Vmi.Rom;
 /// </summary>
 public static class NativeStubs
 {
-    /// <summary>The native implementation of <paramref name="call"/>; <paramref name="cyclesPerSecond"/> answers GetCycleFrequency.</summary>
-    public static Action<Assembler> For(VmiCall call, ulong cyclesPerSecond)
+    /// <summary>The local APIC's physical base after RESET (IA32_APIC_BASE), where APICRead/APICWrite reach it.</summary>
+    public const uint DefaultApicBase = 0xFEE0_0000;
+
+    /// <summary>
+    /// The native implementation of <paramref name="call"/>; <paramref name="cyclesPerSecond"/> answers
+    /// GetCycleFrequency; APICRead/APICWrite address the local APIC at <paramref name="apicBase"/> + the
+    /// register offset the kernel passes.
+    /// </summary>
+    public static Action<Assembler> For(VmiCall call, ulong cyclesPerSecond, uint apicBase = DefaultApicBase)
     {
         switch (call)
         {
@@ -48,8 +55,10 @@ public static class NativeStubs
                 a.mov(__dword_ptr[eax + edx * 8 + 4], ecx);
                 a.ret();
             };
-            // (TSS*, esp0): TSS.esp0 at +4
-            case VmiCall.UpdateKernelStack: return a => { a.mov(__dword_ptr[eax + 4], edx); a.ret(); };
+            // (SS0 selector, esp0), called after the kernel stored esp0 in its own TSS (Linux's
+            // set_kernel_stack(__KERNEL_DS, tss->sp0)): on bare hardware there is nothing left to do;
+            // a hypervisor learns from it the stack its own ring transitions need.
+            case VmiCall.UpdateKernelStack: return a => a.ret();
             case VmiCall.SetCr0: return a => { a.mov(cr0, eax); a.ret(); };
             case VmiCall.SetCr2: return a => { a.mov(cr2, eax); a.ret(); };
             case VmiCall.SetCr3: return a => { a.mov(cr3, eax); a.ret(); };
@@ -168,9 +177,10 @@ public static class NativeStubs
                 a.popfd();
                 a.ret();
             };
-            // (register address, value)
-            case VmiCall.ApicWrite: return a => { a.mov(__dword_ptr[eax], edx); a.ret(); };
-            case VmiCall.ApicRead: return a => { a.mov(eax, __dword_ptr[eax]); a.ret(); };
+            // (register offset, value): 0x20 ID, 0x80 TPR, 0x300 ICR low...
+            case VmiCall.ApicWrite: return a => { a.mov(__dword_ptr[eax + apicBase], edx); a.ret(); };
+            // register offset → value
+            case VmiCall.ApicRead: return a => { a.mov(eax, __dword_ptr[eax + apicBase]); a.ret(); };
             // the classic POST-port delay
             case VmiCall.IoDelay: return a => { a.@out(0x80, al); a.ret(); };
             case VmiCall.GetCycleFrequency: return a => { a.mov(eax, (uint)cyclesPerSecond); a.mov(edx, (uint)(cyclesPerSecond >> 32)); a.ret(); };

@@ -26,27 +26,58 @@ public static class RomProfiles
         VmiCall.SetInitialApState, VmiCall.SetCallbacks,
     };
 
-    /// <summary>Every call implemented by its native instruction(s) in the ROM (CALL_REL, JUMP_REL for IRET/SYSEXIT).</summary>
+    /// <summary>
+    /// Calls the native profile leaves native (NONE) although it has stubs for them: the timer calls,
+    /// because a ROM without a hypervisor cannot deliver an alarm (answering CALL_REL for
+    /// GetCycleFrequency moves Linux's clock events to SetAlarm, which would never fire), and the local
+    /// APIC calls, because only the kernel knows where it mapped the APIC (the stub reaches its
+    /// physical base, right only with paging off or an identity mapping).
+    /// </summary>
+    public static IReadOnlySet<VmiCall> KeptNative { get; } = new HashSet<VmiCall>(LinuxClientRules.TimerCalls) { VmiCall.ApicRead, VmiCall.ApicWrite };
+
+    /// <summary>Every call as its native stub: CALL_REL, JUMP_REL for IRET/SYSEXIT (what the native-stub tests run).</summary>
+    public static VmiRom AllStubs(ulong cyclesPerSecond = DefaultCyclesPerSecond, uint apicBase = NativeStubs.DefaultApicBase)
+    {
+        var b = new RomBuilder(NativeName) { Product = "VMI native ROM (every call a stub)" };
+        foreach (VmiCall call in VmiCalls.All)
+        {
+            b.Declare(call, Stub(call, cyclesPerSecond, apicBase));
+        }
+        return b.Build();
+    }
+
+    /// <summary>
+    /// Transparent paravirtualization: every call implemented by its native instruction(s) in the ROM
+    /// (CALL_REL, JUMP_REL for IRET/SYSEXIT), except <see cref="KeptNative"/> (NONE).
+    /// </summary>
     public static VmiRom Native(ulong cyclesPerSecond = DefaultCyclesPerSecond)
     {
         var b = new RomBuilder(NativeName) { Product = "VMI native ROM (transparent paravirtualization)" };
         foreach (VmiCall call in VmiCalls.All)
         {
-            b.Declare(call, CallSpec.Code(NativeStubs.For(call, cyclesPerSecond), jump: VmiCalls.NeverReturns(call)));
+            b.Declare(call, KeptNative.Contains(call) ? CallSpec.Native : Stub(call, cyclesPerSecond, NativeStubs.DefaultApicBase));
         }
         return b.Build();
     }
 
-    /// <summary>NOP for the calls that are safe to drop, NONE (native instruction kept) for the rest.</summary>
+    /// <summary>
+    /// NOP for the calls that are safe to drop, NONE (native instruction kept) for the rest, except
+    /// IRET and SYSEXIT: Linux poisons their native fallbacks, so they jump to stubs that execute them.
+    /// </summary>
     public static VmiRom NopDemo()
     {
         var b = new RomBuilder(NopDemoName) { Product = "VMI nop-demo ROM" };
         foreach (VmiCall call in VmiCalls.All)
         {
-            b.Declare(call, SafeToDrop.Contains(call) ? CallSpec.Nop : CallSpec.Native);
+            b.Declare(call, VmiCalls.NeverReturns(call) ? Stub(call, DefaultCyclesPerSecond, NativeStubs.DefaultApicBase)
+                : SafeToDrop.Contains(call) ? CallSpec.Nop
+                : CallSpec.Native);
         }
         return b.Build();
     }
+
+    private static CallSpec Stub(VmiCall call, ulong cyclesPerSecond, uint apicBase) =>
+        CallSpec.Code(NativeStubs.For(call, cyclesPerSecond, apicBase), jump: VmiCalls.NeverReturns(call));
 
     public static VmiRom? Build(string name) => name.ToLowerInvariant() switch
     {

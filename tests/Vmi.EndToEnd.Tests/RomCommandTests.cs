@@ -42,10 +42,36 @@ public sealed class RomCommandTests : IDisposable
         foreach (VmiCall call in VmiCalls.All)
         {
             RelocationInfo r = expected.ExpectedRelocation(call, 0xD0000);
+            string name = System.Text.RegularExpressions.Regex.Escape(VmiCalls.AbiName(call));
+            if (r.Type == RelocationType.None)
+            {
+                Assert.Matches($@"(?m)^\s+{(int)call}\s+{name}\s+NONE\s*$", dump.Stdout);
+                continue;
+            }
             string type = r.Type == RelocationType.JumpRel ? "JUMP_REL" : "CALL_REL";
-            Assert.Matches($@"(?m)^\s+{(int)call}\s+{System.Text.RegularExpressions.Regex.Escape(VmiCalls.AbiName(call))}\s+{type}\s+0x{r.Eip:X8}\s+\S", dump.Stdout);
+            Assert.Matches($@"(?m)^\s+{(int)call}\s+{name}\s+{type}\s+0x{r.Eip:X8}\s+\S", dump.Stdout);
         }
         Assert.Matches(@"(?m)^\s+33\s+IRET\s+JUMP_REL\s+0x[0-9A-F]{8}\s+iret", dump.Stdout);
+    }
+
+    [Fact]
+    public void VerifyReportsAnswersALinuxKernelCannotUse()
+    {
+        // Valid by the ABI, but NONE for IRET: Linux poisons its native IRET and would crash.
+        var b = new RomBuilder("bad-iret") { Product = "IRET left native" };
+        foreach (VmiCall call in VmiCalls.All)
+        {
+            b.Declare(call, CallSpec.Native);
+        }
+        string rom = PathOf("bad-iret.rom");
+        File.WriteAllBytes(rom, b.Build().Image);
+
+        var verify = VmiRunner.Cli("rom", "verify", rom);
+
+        Assert.Equal(2, verify.ExitCode);
+        Assert.Contains("bad-iret.rom: Linux client: IRET: must be CALL_REL or JUMP_REL, not None", verify.Stdout, StringComparison.Ordinal);
+        Assert.Contains("bad-iret.rom: Linux client: SYSEXIT: must be CALL_REL or JUMP_REL", verify.Stdout, StringComparison.Ordinal);
+        Assert.Contains("a Linux VMI kernel cannot use", verify.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -85,7 +85,8 @@ public sealed class NativeStubTests
     /// <summary>GetCycleFrequency's answer: above 4 GHz so that EDX carries a non-zero high dword.</summary>
     private const ulong Cycles = 0x0000_0002_540B_E400UL;
 
-    private static readonly VmiRom Rom = RomProfiles.Native(Cycles);
+    /// <summary>Every call as a stub (the native profile keeps the timer and APIC calls native), the APIC at the test machine's.</summary>
+    private static readonly VmiRom Rom = RomProfiles.AllStubs(Cycles, M.Apic);
 
     private static readonly Dictionary<VmiCall, Scenario[]> Table = BuildTable();
 
@@ -412,14 +413,19 @@ public sealed class NativeStubTests
         Add(t, VmiCall.WriteLdtEntry, WriteEntry(M.LdtA, 2, M.Descriptor(0, 0xF_FFFF, 0xFB, 0xC)));
         Add(t, VmiCall.WriteIdtEntry, WriteEntry(M.Idt, 0x41, (0x0008_5678, 0x0010_EE00)));
 
-        Add(t, VmiCall.UpdateKernelStack, new Scenario("TSS esp0", a => a.mov(__dword_ptr[M.TssA + 4], 0x8_E000))
+        // (SS0 selector, esp0) as Linux passes them, after it stored esp0 in its own TSS: on bare
+        // hardware nothing more happens. (The stub once wrote EDX to [EAX+4], i.e. to 0x14 for
+        // __KERNEL_DS: Linux 2.6.32 faulted there.)
+        Add(t, VmiCall.UpdateKernelStack, Nothing("after the kernel's own TSS write") with
         {
-            Eax = M.TssA,
+            Eax = M.KernelDs,
             Edx = 0x8_E000,
+            Prepare = m => m.Memory.Write32(M.TssA + 4, 0x8_E000),
             Expect = m =>
             {
                 Assert.Equal(0x8_E000u, m.Memory.Read32(M.TssA + 4));
                 Assert.Equal((uint)M.KernelDs, m.Memory.Read32(M.TssA + 8)); // ss0 untouched
+                Assert.Empty(m.Platform.Log);
             },
         });
 
@@ -778,14 +784,16 @@ public sealed class NativeStubTests
             new Scenario("IOPL 1", IoplNative(0x1000)) { Eax = 0x1000, Expect = m => Assert.Equal(0x1000u, m.Cpu.Eflags & EFlags.IoplMask) },
             new Scenario("IOPL 3 → 0", IoplNative(0)) { Eax = 0, Eflags = M.BaseEflags | EFlags.IoplMask, Expect = m => Assert.Equal(0u, m.Cpu.Eflags & EFlags.IoplMask) });
 
-        // Local APIC registers are memory.
-        Add(t, VmiCall.ApicWrite, new Scenario("ICR low", a => a.mov(__dword_ptr[eax], edx))
+        // Local APIC registers are memory; the kernel passes the register offset (Linux's apic_read(reg)).
+        Add(t, VmiCall.ApicWrite, new Scenario("ICR low", a => a.mov(__dword_ptr[eax + M.Apic], edx))
         {
-            Eax = M.Apic + 0x300,
+            Eax = 0x300,
             Edx = 0x000C_4500,
             Expect = m => Assert.Equal((0x000C_4500u, 0xA91C_0304u), (m.Memory.Read32(M.Apic + 0x300), m.Memory.Read32(M.Apic + 0x304))),
         });
-        Add(t, VmiCall.ApicRead, new Scenario("ID", a => a.mov(eax, __dword_ptr[eax])) { Eax = M.Apic + 0x20, Results = Gpr.Eax, Expect = m => Assert.Equal(0xA91C_0020u, m.Cpu.Eax) });
+        Add(t, VmiCall.ApicRead,
+            new Scenario("ID", a => a.mov(eax, __dword_ptr[eax + M.Apic])) { Eax = 0x20, Results = Gpr.Eax, Expect = m => Assert.Equal(0xA91C_0020u, m.Cpu.Eax) },
+            new Scenario("TPR", a => a.mov(eax, __dword_ptr[eax + M.Apic])) { Eax = 0x80, Results = Gpr.Eax, Expect = m => Assert.Equal(0xA91C_0080u, m.Cpu.Eax) });
 
         Add(t, VmiCall.SetInitialApState, Nothing() with { Eax = M.Images, Edx = 1 });
         Add(t, VmiCall.SetCallbacks, Nothing() with { Eax = M.Images });
