@@ -133,7 +133,7 @@ public static class QemuRunner
     /// beside the test binaries (so the source tree stays clean and parallel test projects do not
     /// share outputs), once per process, and returns the path of <paramref name="name"/>.elf.
     /// make (run once per test process) decides what is stale: each kernel's Makefile lists the
-    /// shared sources and headers in tests/assets/common as prerequisites, so a change there
+    /// shared sources and headers in tests/assets/common and guest/lib as prerequisites, so a change there
     /// rebuilds too.
     /// make's output is in the exception on failure.
     /// </summary>

@@ -1,7 +1,7 @@
 /* The C library subset the kernels use. gcc may emit calls to memcpy/memset/memmove/memcmp even
  * with -ffreestanding, so libc.c must define those names whether or not a kernel calls them. */
-#ifndef COMMON_LIBC_H
-#define COMMON_LIBC_H
+#ifndef GUEST_LIB_LIBC_H
+#define GUEST_LIB_LIBC_H
 
 #include <stddef.h>
 
