@@ -137,19 +137,24 @@ public static class QemuRunner
     /// rebuilds too.
     /// make's output is in the exception on failure.
     /// </summary>
-    public static string BuildAsset(string name)
+    public static string BuildAsset(string name) =>
+        Build(Path.Combine(FindRepoRoot(), "tests", "assets", name), name, $"{name}.elf");
+
+    /// <summary>Builds the VMI guest kernel (guest/, the product's own kernel) the same way; returns kernel.elf.</summary>
+    public static string BuildGuestKernel() => Build(Path.Combine(FindRepoRoot(), "guest"), "guest", "kernel.elf");
+
+    private static string Build(string source, string name, string elfName)
     {
         lock (BuildLock)
         {
             if (s_builtAssets.TryGetValue(name, out string? built))
                 return built;
 
-            string source = Path.Combine(FindRepoRoot(), "tests", "assets", name);
             if (!File.Exists(Path.Combine(source, "Makefile")))
-                throw new ArgumentException($"no test asset '{name}' (expected a Makefile in {source})", nameof(name));
+                throw new ArgumentException($"no kernel '{name}' (expected a Makefile in {source})", nameof(name));
             string objDir = Path.Combine(AppContext.BaseDirectory, $"{name}-obj");
             var (exitCode, output) = RunMake(source, objDir);
-            string elf = Path.Combine(objDir, $"{name}.elf");
+            string elf = Path.Combine(objDir, elfName);
             if (exitCode != 0 || !File.Exists(elf))
                 throw new InvalidOperationException($"building {name} failed (make exit code {exitCode}):\n{output}");
             s_builtAssets[name] = elf;

@@ -1,0 +1,98 @@
+/* kmain: console, command line, descriptor tables, interrupt controller and timer, VMI
+ * activation (before interrupts are first enabled), then the boot self-checks, and the exit
+ * through the debug port (0 = every check passed). */
+#include "kernel/kernel.h"
+
+#include "arch/cpu.h"
+#include "arch/descriptors.h"
+#include "arch/layout.h"
+#include "multiboot_info.h"
+
+#define DEBUG_EXIT_PORT 0xF4
+#define CMDLINE_MAX 512
+#define BOOT_TICKS 5
+
+extern uint32_t boot_magic, boot_info_phys;
+
+static char cmdline[CMDLINE_MAX];
+static uint32_t failures;
+
+void kernel_exit(int code)
+{
+    outb(DEBUG_EXIT_PORT, (uint8_t)code); /* QEMU's isa-debug-exit: status (code << 1) | 1 */
+    for (;;)
+        irq_disable(), cpu_safe_halt();
+}
+
+static void check(const char *name, int ok, uint32_t value)
+{
+    kprintf("%s %s %u\n", ok ? "ok" : "FAIL", name, value);
+    if (!ok)
+        failures++;
+}
+
+/* The multiboot command line minus its first word (the kernel path QEMU and GRUB put there). */
+static void save_cmdline(void)
+{
+    if (boot_magic != MULTIBOOT_BOOTLOADER_MAGIC)
+        return;
+    const struct multiboot_info *info = PHYS_TO_VIRT(boot_info_phys);
+    if (!(info->flags & MULTIBOOT_INFO_CMDLINE) || info->cmdline == 0)
+        return;
+    const char *p = PHYS_TO_VIRT(info->cmdline);
+    while (*p && *p != ' ')
+        p++;
+    while (*p == ' ')
+        p++;
+    size_t n = 0;
+    while (p[n] && n < CMDLINE_MAX - 1) {
+        cmdline[n] = p[n];
+        n++;
+    }
+    cmdline[n] = '\0';
+}
+
+/* The interrupt-flag operations as a spinlock uses them, and the timer through safe halt. */
+static void boot_checks(void)
+{
+    uint32_t before = irq_save_mask();
+    irq_disable();
+    uint32_t inside = irq_save_mask();
+    irq_restore_mask(before);
+    check("irqflags", before == VMI_INTERRUPTS_ENABLED && inside == 0 && irq_save_mask() == before, inside);
+
+    uint32_t start = timer_ticks;
+    while (timer_ticks - start < BOOT_TICKS) {
+        irq_disable();
+        if (timer_ticks - start >= BOOT_TICKS) {
+            irq_enable();
+            break;
+        }
+        cpu_safe_halt();
+    }
+    check("timer", timer_ticks - start >= BOOT_TICKS, BOOT_TICKS);
+
+    uint32_t a, b, c, d;
+    cpuid(0, 0, &a, &b, &c, &d);
+    check("cpuid", a >= 1 && b != 0, a >= 1);
+    uint32_t cr0 = read_cr0();
+    check("paging", (cr0 & 0x80000001u) == 0x80000001u, cr0 >> 31);
+}
+
+void kmain(void)
+{
+    uart_init();
+    save_cmdline();
+    cmdline_parse(cmdline);
+    kprintf("vmi guest kernel\n");
+    kprintf("cmdline: %s\n", cmdline);
+    kprintf("ring %u\n", kernel_rpl);
+    descriptors_install();
+    pic_init();
+    pit_start(100);
+    vmi_activate();
+    irq_enable();
+    boot_checks();
+    kprintf("done failures=%u\n", failures);
+    kernel_exit(failures == 0 ? 0 : 1);
+}

@@ -1,0 +1,45 @@
+/* The 8259A pair (remapped to vectors 32-47) and the 8254 PIT's channel 0 as the tick. */
+#include "kernel/kernel.h"
+
+#include "arch/cpu.h"
+
+#define PIC1_COMMAND 0x20
+#define PIC1_DATA 0x21
+#define PIC2_COMMAND 0xA0
+#define PIC2_DATA 0xA1
+#define PIT_CHANNEL0 0x40
+#define PIT_COMMAND 0x43
+#define PIT_HZ 1193182u
+
+volatile uint32_t timer_ticks;
+
+void pic_init(void)
+{
+    outb(PIC1_COMMAND, 0x11);
+    io_delay();
+    outb(PIC2_COMMAND, 0x11);
+    io_delay();
+    outb(PIC1_DATA, 32);
+    outb(PIC2_DATA, 40);
+    outb(PIC1_DATA, 0x04);
+    outb(PIC2_DATA, 0x02);
+    outb(PIC1_DATA, 0x01);
+    outb(PIC2_DATA, 0x01);
+    outb(PIC1_DATA, 0xFE); /* only IRQ0 */
+    outb(PIC2_DATA, 0xFF);
+}
+
+void pit_start(uint32_t hz)
+{
+    uint32_t divisor = (PIT_HZ + hz / 2) / hz;
+    outb(PIT_COMMAND, 0x34); /* channel 0, lobyte/hibyte, rate generator */
+    outb(PIT_CHANNEL0, (uint8_t)divisor);
+    outb(PIT_CHANNEL0, (uint8_t)(divisor >> 8));
+}
+
+void pic_eoi(uint32_t irq)
+{
+    if (irq >= 8)
+        outb(PIC2_COMMAND, 0x20);
+    outb(PIC1_COMMAND, 0x20);
+}

@@ -1,0 +1,163 @@
+using System.Text.RegularExpressions;
+using Vmi.Abi;
+using Vmi.Machine;
+using Vmi.Machine.Boot;
+using Vmi.Rom;
+using Vmi.TestSupport;
+using Xunit.Abstractions;
+
+namespace Vmi.EndToEnd.Tests;
+
+/// <summary>
+/// The VMI guest kernel (guest/): one binary that boots native without a ROM, patches itself from
+/// whatever ROM it finds (ours on vmi, and on QEMU where the real PC firmware placed it), refuses a
+/// broken ROM as a whole, and passes its boot checks in every case.
+/// </summary>
+public sealed partial class GuestKernelTests(ITestOutputHelper output)
+{
+    private static string Kernel => QemuRunner.BuildGuestKernel();
+
+    [GeneratedRegex(@"^VMI: .*$", RegexOptions.Multiline)]
+    private static partial Regex VmiLines();
+
+    private VmiRunner.InProcessResult Boot(string args, byte[]? rom = null)
+    {
+        var serial = new MemoryStream();
+        var vm = Vm.BootMultiboot(new VmConfig
+        {
+            CommandLine = MultibootInfoBuilder.QemuStyleCommandLine(Kernel, args),
+            SerialOutput = serial,
+            OptionRom = rom,
+        }, File.ReadAllBytes(Kernel));
+        VmRunResult r = vm.Run(50_000_000);
+        var result = new VmiRunner.InProcessResult(r, serial.ToArray());
+        output.WriteLine(result.Output);
+        Assert.True(r.Reason == VmExitReason.DebugExit, $"{r.Reason}: {r.Detail}");
+        Assert.Equal(1, r.GuestExitCode); // the kernel wrote 0: every check passed
+        Assert.EndsWith("done failures=0\n", result.Output.Replace("\r", ""), StringComparison.Ordinal);
+        return result;
+    }
+
+    private static string Summary(string serial) =>
+        VmiLines().Matches(serial.Replace("\r", "")).Select(m => m.Value).Last();
+
+    [Fact]
+    public void WithoutARomEverySiteStaysNative()
+    {
+        var r = Boot("quiet");
+        Assert.Equal("VMI: no VMI ROM in 0xC0000-0xDFFFF; sites stay native", Summary(r.Output));
+    }
+
+    [Fact]
+    public void TheNativeRomPatchesEverySiteToACallAndIretToAJump()
+    {
+        var r = Boot("quiet", RomProfiles.Native().Image);
+        Assert.Matches(@"^VMI: vmi project VMI native ROM \(transparent paravirtualization\) API 3\.0 at 0xc0000; sites: [1-9]\d* call, 1 jump, 0 nop, 0 native$", Summary(r.Output));
+    }
+
+    [Fact]
+    public void TheNopDemoRomKeepsMostSitesNative()
+    {
+        var r = Boot("", RomProfiles.NopDemo().Image);
+        Assert.Matches(@"sites: 0 call, 1 jump, \d+ nop, [1-9]\d* native$", Summary(r.Output));
+        Assert.Contains("VMI: jump: 1 calls, 1 sites", r.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void VmiOffIgnoresTheRom()
+    {
+        var r = Boot("vmi=off", RomProfiles.Native().Image);
+        Assert.Equal("VMI: disabled by vmi=off; sites stay native", Summary(r.Output));
+    }
+
+    /// <summary>A native ROM changed at <paramref name="offset"/>; <paramref name="keepChecksum"/> compensates in a reserved header byte.</summary>
+    private static byte[] Broken(int offset, byte value, bool keepChecksum)
+    {
+        byte[] rom = RomProfiles.Native().Image;
+        int delta = value - rom[offset];
+        rom[offset] = value;
+        if (keepChecksum)
+        {
+            rom[0x0F] = (byte)(rom[0x0F] - delta);
+        }
+        return rom;
+    }
+
+    public static TheoryData<string, string> BrokenRoms() => new()
+    {
+        { "major 2", "API major version is not 3" },
+        { "bad checksum", "bad checksum" },
+        { "jump for cli", "JUMP_REL for a call that returns" },
+        { "stub outside the ROM", "a target outside the ROM" },
+        { "unknown type", "unknown relocation type" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenRoms))]
+    public void ABrokenRomIsRejectedWholeAndTheKernelRunsNative(string broken, string reason)
+    {
+        byte[] rom = broken switch
+        {
+            "major 2" => Broken(0x0D, 2, keepChecksum: true),
+            "bad checksum" => Broken(0x0F, 0x5A, keepChecksum: false),
+            "jump for cli" => WithAnswer(VmiCall.DisableInterrupts, type: (byte)RelocationType.JumpRel),
+            "stub outside the ROM" => WithAnswer(VmiCall.GetCr0, stubOffset: 0x10000),
+            _ => WithAnswer(VmiCall.GetCr2, type: 7),
+        };
+
+        var r = Boot("quiet", rom);
+
+        Assert.Equal($"VMI: ROM at 0xc0000 rejected: {reason}; sites stay native", Summary(r.Output));
+    }
+
+    /// <summary>
+    /// The native ROM with one entry of get_reloc's table (call number → {u32 stub offset, u8 type})
+    /// changed, and the checksum kept: the builder itself refuses to make such a ROM.
+    /// </summary>
+    private static byte[] WithAnswer(VmiCall call, uint? stubOffset = null, byte? type = null)
+    {
+        VmiRom native = RomProfiles.Native();
+        byte[] rom = native.Image;
+        int entry = native.RelocationTableOffset + (int)call * RelocationInfo.Size;
+        int sumBefore = rom.Sum(b => b);
+        if (stubOffset is uint o)
+        {
+            BitConverter.TryWriteBytes(rom.AsSpan(entry, 4), o);
+        }
+        if (type is byte t)
+        {
+            rom[entry + 4] = t;
+        }
+        rom[0x0F] = (byte)(rom[0x0F] - (rom.Sum(b => b) - sumBefore));
+        return rom;
+    }
+
+    [SkippableFact]
+    public void OnQemuTheKernelFindsOurRomWhereTheFirmwarePutItAndPatchesItself()
+    {
+        Skip.If(QemuRunner.FindQemu() is null, $"{QemuRunner.QemuBinary} is not installed");
+        string rom = Path.Combine(Path.GetTempPath(), $"vmi-guest-native-{Environment.ProcessId}.rom");
+        File.WriteAllBytes(rom, RomProfiles.Native().Image);
+        try
+        {
+            QemuResult plain = QemuRunner.Run(Kernel, "quiet", TimeSpan.FromSeconds(60));
+            QemuResult patched = QemuRunner.Run(Kernel, "quiet", TimeSpan.FromSeconds(60), optionRom: rom);
+            output.WriteLine(plain.Stdout);
+            output.WriteLine(patched.Stdout);
+            var ours = Boot("quiet", RomProfiles.Native().Image);
+
+            Assert.Equal(0, plain.GuestExitCode);
+            Assert.Equal(0, patched.GuestExitCode);
+            Assert.Equal("VMI: no VMI ROM in 0xC0000-0xDFFFF; sites stay native", Summary(plain.Stdout));
+            // The same decisions as on vmi; only the address differs (SeaBIOS picks it).
+            string AtAnyAddress(string line) => Regex.Replace(line, " at 0x[0-9a-f]+;", " at ADDR;");
+            Assert.Equal(AtAnyAddress(Summary(ours.Output)), AtAnyAddress(Summary(patched.Stdout)));
+            Assert.Equal(ours.Output.Replace("\r", "").Split('\n').Where(l => !l.StartsWith("VMI:", StringComparison.Ordinal) && !l.StartsWith("cmdline", StringComparison.Ordinal)),
+                patched.Stdout.Replace("\r", "").Split('\n').Where(l => !l.StartsWith("VMI:", StringComparison.Ordinal) && !l.StartsWith("cmdline", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(rom);
+        }
+    }
+}
