@@ -8,7 +8,8 @@
  *     u8  length     bytes in the site (>= 5)
  *     u8  clobbers   VMI_CLOBBER_* bits the ROM's implementation may change besides the results
  *
- * The padding makes a site at least 5 bytes by construction; the site-table test (tests/) and
+ * (GAS's comparison yields -1 for true, hence the negation; .fill, unlike .skip, takes a repeat
+ * count of 0 silently.) The padding makes a site at least 5 bytes by construction; the site-table test (tests/) and
  * `vmi sites` still check every record, so a hand-made record cannot slip through.
  *
  * At activation the kernel asks get_reloc for each call and rewrites every site: CALL_REL -> E8 rel32
@@ -40,7 +41,7 @@
 661:
 	\native
 662:
-	.skip -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 0x90
+	.fill -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 1, 0x90
 663:
 	.pushsection .vmi_sites, "a"
 	.long 661b
@@ -57,8 +58,8 @@
 #define VMI_SITE(call, clobbers, native)                                                         \
 	"661:\n\t" native "\n"                                                                   \
 	"662:\n\t"                                                                               \
-	".skip -((662b - 661b) < " VMI_STR(VMI_SITE_MIN_LENGTH) ") * ("                          \
-	VMI_STR(VMI_SITE_MIN_LENGTH) " - (662b - 661b)), 0x90\n"                                 \
+	".fill -((662b - 661b) < " VMI_STR(VMI_SITE_MIN_LENGTH) ") * ("                          \
+	VMI_STR(VMI_SITE_MIN_LENGTH) " - (662b - 661b)), 1, 0x90\n"                              \
 	"663:\n\t"                                                                               \
 	".pushsection .vmi_sites, \"a\"\n\t"                                                     \
 	".long 661b\n\t"                                                                         \
