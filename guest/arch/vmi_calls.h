@@ -24,6 +24,8 @@
 #define VMI_CALL_SYSEXIT 34
 #define VMI_CALL_Halt 35
 #define VMI_CALL_SetPxE 38
+#define VMI_CALL_AllocatePage 44
+#define VMI_CALL_ReleasePage 45
 #define VMI_CALL_InvalPage 46
 #define VMI_CALL_FlushTLB 47
 #define VMI_CALL_INB 50
@@ -32,6 +34,19 @@
 #define VMI_CALL_SetLazyMode 73
 
 #define VMI_CALL_COUNT 74
+
+/* SetPxE / UpdatePxE flags: the level of the entry, and what the hypervisor may assume. */
+#define VMI_PAGE_PT 0x01
+#define VMI_PAGE_PD 0x02
+#define VMI_PAGE_CURRENT_AS 0x10
+#define VMI_PAGE_DEFER 0x20
+/* AllocatePage flags besides the level. */
+#define VMI_PAGE_CLONE 0x20
+#define VMI_PAGE_ZEROED 0x40
+
+/* SetLazyMode modes. */
+#define VMI_LAZY_OFF 0
+#define VMI_LAZY_MMU 1
 
 /* The interrupt mask value meaning "enabled" (EFLAGS.IF). */
 #define VMI_INTERRUPTS_ENABLED 0x200

@@ -6,6 +6,7 @@
 #include "arch/cpu.h"
 #include "arch/descriptors.h"
 #include "arch/layout.h"
+#include "mm/mm.h"
 #include "multiboot_info.h"
 
 #define DEBUG_EXIT_PORT 0xF4
@@ -91,8 +92,11 @@ void kmain(void)
     pic_init();
     pit_start(100);
     vmi_activate();
+    phys_init(PHYS_TO_VIRT(boot_info_phys));
+    paging_init();
     irq_enable();
     boot_checks();
+    paging_checks();
     kprintf("done failures=%u\n", failures);
     kernel_exit(failures == 0 ? 0 : 1);
 }

@@ -83,6 +83,11 @@ public static class UopBuilder
             case Mnemonic.Btc: BitTest(in ins, ref u, 3); break;
             case Mnemonic.Bsf: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 0; break;
             case Mnemonic.Bsr: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 1; break;
+            // F3 0F BC / F3 0F BD are TZCNT / LZCNT only on CPUs with BMI1 / LZCNT, which this one does
+            // not report: there the F3 prefix is ignored and they are BSF / BSR (gcc emits "rep bsf"
+            // for __builtin_ctz precisely because it runs as BSF everywhere).
+            case Mnemonic.Tzcnt: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 0; break;
+            case Mnemonic.Lzcnt: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 1; break;
             case Mnemonic.Bswap: u.Op = Op.Bswap; u.R = RegNum(ins.Op0Register); u.Size = RegSize(ins.Op0Register); break;
 
             case Mnemonic.Mov: Mov(in ins, ref u); break;

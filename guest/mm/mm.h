@@ -1,0 +1,25 @@
+/* Memory management: the physical page allocator (phys.c) and the kernel's page tables
+ * (paging.c). RAM is mapped at KERNEL_VMA (the direct map), up to DIRECT_MAP_LIMIT. */
+#ifndef GUEST_MM_MM_H
+#define GUEST_MM_MM_H
+
+#include <stdint.h>
+
+#include "multiboot_info.h"
+
+#define PAGE_SIZE 4096
+#define DIRECT_MAP_LIMIT 0x10000000 /* 256 MiB of RAM at 0xC0000000..0xCFFFFFFF */
+#define KERNEL_SCRATCH_BASE 0xD0000000 /* kernel virtual addresses for temporary mappings */
+
+/* phys.c */
+void phys_init(const struct multiboot_info *info);
+uint32_t phys_alloc(void); /* a zeroed frame's physical address; panics when RAM is exhausted */
+void phys_free(uint32_t phys);
+uint32_t phys_free_count(void);
+uint32_t phys_ram_top(void);
+
+/* paging.c */
+void paging_init(void);
+void paging_checks(void);
+
+#endif
