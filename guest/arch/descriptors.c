@@ -4,7 +4,9 @@
 #include "arch/cpu.h"
 
 #define GDT_ENTRIES 8
-#define IDT_ENTRIES 48
+#define IDT_ENTRIES 129
+#define STUB_ENTRIES 48
+#define SYSCALL_VECTOR 0x80
 
 struct __attribute__((packed)) tss {
     uint32_t link;
@@ -18,7 +20,8 @@ static uint64_t gdt[GDT_ENTRIES];
 static uint64_t idt[IDT_ENTRIES];
 static struct tss tss;
 
-extern const uint32_t trap_stubs[IDT_ENTRIES];
+extern const uint32_t trap_stubs[STUB_ENTRIES];
+extern void trap_stub_128(void);
 extern uint8_t boot_stack_top[];
 
 uint16_t kernel_cs(void) { return (uint16_t)((kernel_rpl ? GDT_RING1_CODE : GDT_RING0_CODE) | kernel_rpl); }
@@ -71,27 +74,31 @@ void descriptors_install(void)
     gdtr.base = (uint32_t)gdt;
     load_gdt(&gdtr);
 
-    /* Reload every segment register from the new table: CS with a far return. */
+    /* Reload every segment register from the new table: CS with a far return; SS with the
+     * kernel's ring; the data segments with the flat user segment, which every ring may use, so
+     * they need no reload on the way to user mode and back. */
     uint32_t cs = kernel_cs(), ds = kernel_ds();
     __asm__ volatile("pushl %0\n\t"
                      "pushl $1f\n\t"
                      "lret\n"
-                     "1:\tmovl %1, %%ds\n\t"
-                     "movl %1, %%es\n\t"
-                     "movl %1, %%fs\n\t"
-                     "movl %1, %%gs\n\t"
+                     "1:\tmovl %2, %%ds\n\t"
+                     "movl %2, %%es\n\t"
+                     "movl %2, %%fs\n\t"
+                     "movl %2, %%gs\n\t"
                      "movl %1, %%ss"
                      :
-                     : "r"(cs), "r"(ds)
+                     : "r"(cs), "r"(ds), "r"((uint32_t)(GDT_USER_DATA | 3))
                      : "memory");
 
     tss.iomap_base = sizeof tss; /* no I/O bitmap: ring 3 has no port access */
     set_kernel_stack((uint32_t)boot_stack_top);
     load_tr(GDT_TSS);
 
-    for (int v = 0; v < IDT_ENTRIES; v++)
+    for (int v = 0; v < STUB_ENTRIES; v++)
         if (trap_stubs[v])
             idt[v] = interrupt_gate(trap_stubs[v], (uint16_t)cs, kernel_rpl);
+    /* The system-call gate is the one user code may use (DPL 3). */
+    idt[SYSCALL_VECTOR] = interrupt_gate((uint32_t)trap_stub_128, (uint16_t)cs, 3);
     static struct table_register idtr;
     idtr.limit = sizeof idt - 1;
     idtr.base = (uint32_t)idt;

@@ -42,15 +42,37 @@ trap_stub_\n:
 	.irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	TRAP_NOERR \n
 	.endr
+	TRAP_NOERR 128 /* int 0x80: system calls */
 
 trap_common:
 	pushal
 	pushl %esp /* the frame, trap_dispatch's argument */
 	call trap_dispatch
 	addl $4, %esp
+	/* A new process starts here too, on a kernel stack that holds only its first frame. */
+	.globl trap_return
+trap_return:
 	popal
 	addl $8, %esp
 	VMI_SITE VMI_CALL_IRET, VMI_CLOBBER_NONE, iret
+
+	/* switch_context(&save, next): saves the callee-saved registers and ESP in *save, then
+	 * continues on next (a stack switch_context saved, or one a new process was given). */
+	.globl switch_context
+switch_context:
+	movl 4(%esp), %eax
+	movl 8(%esp), %edx
+	pushl %ebp
+	pushl %ebx
+	pushl %esi
+	pushl %edi
+	movl %esp, (%eax)
+	movl %edx, %esp
+	popl %edi
+	popl %esi
+	popl %ebx
+	popl %ebp
+	ret
 
 	/* The stub addresses, for the IDT (vectors 0-19 and 32-47; 0 = no stub). */
 	.section .rodata

@@ -4,9 +4,14 @@
 #include "arch/cpu.h"
 
 #define VECTOR_IRQ_BASE 32
+#define VECTOR_SYSCALL 0x80
 
 void trap_dispatch(struct trap_frame *frame)
 {
+    if (frame->vector == VECTOR_SYSCALL) {
+        syscall_dispatch(frame);
+        return;
+    }
     if (frame->vector >= VECTOR_IRQ_BASE) {
         uint32_t irq = frame->vector - VECTOR_IRQ_BASE;
         if (irq == 0)

@@ -14,6 +14,7 @@ struct trap_frame {
     uint32_t edi, esi, ebp, esp_unused, ebx, edx, ecx, eax;
     uint32_t vector, error_code;
     uint32_t eip, cs, eflags;
+    uint32_t user_esp, user_ss; /* pushed by the CPU only when the trap came from another ring */
 };
 
 /* main.c */
@@ -38,6 +39,10 @@ void pic_eoi(uint32_t irq);
 
 /* traps.c */
 void trap_dispatch(struct trap_frame *frame);
+
+/* proc.c */
+int proc_run_init(uint32_t selection, uint32_t iters);
+void syscall_dispatch(struct trap_frame *frame);
 
 /* vmi/activate.c */
 void vmi_activate(void);

@@ -80,6 +80,39 @@ static void boot_checks(void)
     check("paging", (cr0 & 0x80000001u) == 0x80000001u, cr0 >> 31);
 }
 
+#define BENCH_SYSCALL 0x1
+#define BENCH_COMPUTE 0x2
+
+/* bench=NAME[,NAME...] (or all) as the bit set the init process understands. */
+static uint32_t bench_selection(const char *list)
+{
+    uint32_t bits = 0;
+    const char *p = list;
+    while (*p) {
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        size_t n = (size_t)(end - p);
+        if (n == 3 && strncmp(p, "all", 3) == 0)
+            bits |= BENCH_SYSCALL | BENCH_COMPUTE;
+        else if (n == 7 && strncmp(p, "syscall", 7) == 0)
+            bits |= BENCH_SYSCALL;
+        else if (n == 7 && strncmp(p, "compute", 7) == 0)
+            bits |= BENCH_COMPUTE;
+        p = *end ? end + 1 : end;
+    }
+    return bits;
+}
+
+static void run_workloads(void)
+{
+    uint32_t selection = bench_selection(boot_options.bench);
+    if (selection == 0)
+        return;
+    int status = proc_run_init(selection, boot_options.iters);
+    check("init-exit", status == 0, (uint32_t)status);
+}
+
 void kmain(void)
 {
     uart_init();
@@ -97,6 +130,7 @@ void kmain(void)
     irq_enable();
     boot_checks();
     paging_checks();
+    run_workloads();
     kprintf("done failures=%u\n", failures);
     kernel_exit(failures == 0 ? 0 : 1);
 }

@@ -20,6 +20,9 @@ uint32_t phys_ram_top(void);
 
 /* paging.c */
 void paging_init(void);
+uint32_t paging_kernel_directory(void);
+uint32_t paging_new_address_space(void);
+void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32_t flags);
 void paging_checks(void);
 
 #endif

@@ -36,6 +36,31 @@ void paging_init(void)
     write_cr3(kernel_pd_phys);
 }
 
+uint32_t paging_kernel_directory(void) { return kernel_pd_phys; }
+
+/* A new page directory: private (empty) below KERNEL_VMA, the kernel's tables shared above. */
+uint32_t paging_new_address_space(void)
+{
+    uint32_t pd = phys_alloc();
+    announce_page_table(pd / PAGE_SIZE, VMI_PAGE_PD | VMI_PAGE_ZEROED);
+    for (uint32_t i = KERNEL_VMA >> 22; i < 1024; i++)
+        if (table(kernel_pd_phys)[i])
+            set_pxe(&table(pd)[i], table(kernel_pd_phys)[i], VMI_PAGE_PD);
+    return pd;
+}
+
+/* Maps one user page in `directory` (not necessarily the running one), adding its page table. */
+void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32_t flags)
+{
+    uint32_t *pde = &table(directory)[linear >> 22];
+    if (!(*pde & PTE_PRESENT)) {
+        uint32_t pt = phys_alloc();
+        announce_page_table(pt / PAGE_SIZE, VMI_PAGE_PT | VMI_PAGE_ZEROED);
+        set_pxe(pde, pt | PTE_PRESENT | PTE_WRITABLE | PTE_USER, VMI_PAGE_PD);
+    }
+    set_pxe(&table(*pde & ~0xFFFu)[(linear >> 12) & 1023], frame | flags, VMI_PAGE_PT);
+}
+
 /* Two virtual pages onto one frame: a store through one is seen through the other; after the
  * second is unmapped (and invalidated) the frame is still reached through the first. */
 void paging_checks(void)

@@ -132,6 +132,54 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
         return rom;
     }
 
+    [GeneratedRegex(@"^RESULT .*$", RegexOptions.Multiline)]
+    private static partial Regex ResultLines();
+
+    private static string[] Results(string serial) => [.. ResultLines().Matches(serial.Replace("\r", "")).Select(m => m.Value)];
+
+    private const string Workloads = "quiet bench=all iters=200";
+
+    [Fact]
+    public void TheWorkloadsGiveTheSameResultsWhateverTheRom()
+    {
+        string[] native = Results(Boot(Workloads).Output);
+        Assert.Equal(["syscall", "compute"], native.Select(l => l.Split(' ')[1]["bench=".Length..]));
+        Assert.Equal(native, Results(Boot(Workloads, RomProfiles.Native().Image).Output));
+        Assert.Equal(native, Results(Boot(Workloads, RomProfiles.NopDemo().Image).Output));
+        Assert.Equal(native, Results(Boot(Workloads.Replace("quiet", "quiet vmi=off"), RomProfiles.Native().Image).Output));
+    }
+
+    [Fact]
+    public void TheCheckValueDependsOnTheWorkDone()
+    {
+        string[] a = Results(Boot("quiet bench=all iters=200").Output);
+        string[] b = Results(Boot("quiet bench=all iters=201").Output);
+        Assert.All(a.Zip(b), pair => Assert.NotEqual(pair.First.Split(" check=")[1], pair.Second.Split(" check=")[1]));
+    }
+
+    [SkippableFact]
+    public void TheWorkloadsGiveTheSameResultsOnQemuWithAndWithoutOurRom()
+    {
+        Skip.If(QemuRunner.FindQemu() is null, $"{QemuRunner.QemuBinary} is not installed");
+        string rom = Path.Combine(Path.GetTempPath(), $"vmi-guest-workloads-{Environment.ProcessId}.rom");
+        File.WriteAllBytes(rom, RomProfiles.Native().Image);
+        try
+        {
+            string[] ours = Results(Boot(Workloads).Output);
+            QemuResult plain = QemuRunner.Run(Kernel, Workloads, TimeSpan.FromSeconds(60));
+            QemuResult patched = QemuRunner.Run(Kernel, Workloads, TimeSpan.FromSeconds(60), optionRom: rom);
+            Assert.Equal(0, plain.GuestExitCode);
+            Assert.Equal(0, patched.GuestExitCode);
+            Assert.Contains("sites:", Summary(patched.Stdout), StringComparison.Ordinal);
+            Assert.Equal(ours, Results(plain.Stdout));
+            Assert.Equal(ours, Results(patched.Stdout));
+        }
+        finally
+        {
+            File.Delete(rom);
+        }
+    }
+
     [SkippableFact]
     public void OnQemuTheKernelFindsOurRomWhereTheFirmwarePutItAndPatchesItself()
     {

@@ -1,0 +1,30 @@
+/* The first user process: runs the workloads chosen on the command line (the kernel passes the
+ * selection and the iteration count in registers at entry) and exits. */
+#include "user/ulib.h"
+
+#define BENCH_SYSCALL 0x1
+#define BENCH_COMPUTE 0x2
+
+static void run(const char *name, uint32_t (*bench)(uint32_t), uint32_t iters)
+{
+    uint64_t start = user_cycles();
+    uint32_t check = bench(iters);
+    report_result(name, iters, check, user_cycles() - start);
+}
+
+void __attribute__((noreturn, used)) user_main(uint32_t selection, uint32_t iters)
+{
+    if (selection & BENCH_SYSCALL)
+        run("syscall", bench_syscall, iters);
+    if (selection & BENCH_COMPUTE)
+        run("compute", bench_compute, iters);
+    sys_exit(0);
+}
+
+/* Entry: the kernel starts the process here with EAX = selection, EDX = iterations and ESP at the
+ * top of the user stack. */
+__asm__(".globl user_start\n"
+        "user_start:\n\t"
+        "pushl %edx\n\t"
+        "pushl %eax\n\t"
+        "call user_main\n");
