@@ -18,6 +18,8 @@ void trap_dispatch(struct trap_frame *frame)
             timer_ticks++;
         if (irq != 7) /* a spurious IRQ7 gets no EOI (8259A datasheet) */
             pic_eoi(irq);
+        if (irq == 0)
+            proc_preempt(frame);
         return;
     }
     kprintf("PANIC: exception %u error %08x at eip %08x cr2 %08x\n", frame->vector, frame->error_code, frame->eip,

@@ -36,7 +36,8 @@
 
 #ifdef __ASSEMBLER__
 
-/* In assembly: VMI_SITE call, clobbers, native instruction(s) (one macro argument; separate several with ';'). */
+/* In assembly: VMI_SITE call, clobbers, native instruction. One instruction only: GAS ends the
+ * macro's line at ';', so a site of several instructions is written in C (the form below). */
 .macro VMI_SITE call, clobbers, native:vararg
 661:
 	\native

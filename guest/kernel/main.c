@@ -82,6 +82,8 @@ static void boot_checks(void)
 
 #define BENCH_SYSCALL 0x1
 #define BENCH_COMPUTE 0x2
+#define BENCH_FORKWAIT 0x4
+#define BENCH_CTXSW 0x8
 
 /* bench=NAME[,NAME...] (or all) as the bit set the init process understands. */
 static uint32_t bench_selection(const char *list)
@@ -94,7 +96,11 @@ static uint32_t bench_selection(const char *list)
             end++;
         size_t n = (size_t)(end - p);
         if (n == 3 && strncmp(p, "all", 3) == 0)
-            bits |= BENCH_SYSCALL | BENCH_COMPUTE;
+            bits |= BENCH_SYSCALL | BENCH_COMPUTE | BENCH_FORKWAIT | BENCH_CTXSW;
+        else if (n == 8 && strncmp(p, "forkwait", 8) == 0)
+            bits |= BENCH_FORKWAIT;
+        else if (n == 5 && strncmp(p, "ctxsw", 5) == 0)
+            bits |= BENCH_CTXSW;
         else if (n == 7 && strncmp(p, "syscall", 7) == 0)
             bits |= BENCH_SYSCALL;
         else if (n == 7 && strncmp(p, "compute", 7) == 0)

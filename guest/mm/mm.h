@@ -23,6 +23,8 @@ void paging_init(void);
 uint32_t paging_kernel_directory(void);
 uint32_t paging_new_address_space(void);
 void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32_t flags);
+uint32_t paging_copy_address_space(uint32_t directory);
+void paging_free_address_space(uint32_t directory);
 void paging_checks(void);
 
 #endif

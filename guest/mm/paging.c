@@ -61,6 +61,48 @@ void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32
     set_pxe(&table(*pde & ~0xFFFu)[(linear >> 12) & 1023], frame | flags, VMI_PAGE_PT);
 }
 
+/* fork: a new address space whose user part is a copy of `directory`'s, page by page, with the
+ * entry writes batched in a lazy-MMU section. */
+uint32_t paging_copy_address_space(uint32_t directory)
+{
+    uint32_t copy = paging_new_address_space();
+    set_lazy_mode(VMI_LAZY_MMU);
+    for (uint32_t i = 0; i < KERNEL_VMA >> 22; i++) {
+        uint32_t pde = table(directory)[i];
+        if (!(pde & PTE_PRESENT))
+            continue;
+        const uint32_t *pt = table(pde & ~0xFFFu);
+        for (uint32_t j = 0; j < 1024; j++) {
+            if (!(pt[j] & PTE_PRESENT))
+                continue;
+            uint32_t frame = phys_alloc();
+            memcpy(PHYS_TO_VIRT(frame), PHYS_TO_VIRT(pt[j] & ~0xFFFu), PAGE_SIZE);
+            paging_map_user(copy, (i << 22) | (j << 12), frame, pt[j] & 0xFFFu & ~(PTE_ACCESSED | PTE_DIRTY));
+        }
+    }
+    set_lazy_mode(VMI_LAZY_OFF);
+    return copy;
+}
+
+/* exit: the user part's frames and tables go back to the allocator, each table released with
+ * ReleasePage before it is reused. The directory must not be the running one. */
+void paging_free_address_space(uint32_t directory)
+{
+    for (uint32_t i = 0; i < KERNEL_VMA >> 22; i++) {
+        uint32_t pde = table(directory)[i];
+        if (!(pde & PTE_PRESENT))
+            continue;
+        const uint32_t *pt = table(pde & ~0xFFFu);
+        for (uint32_t j = 0; j < 1024; j++)
+            if (pt[j] & PTE_PRESENT)
+                phys_free(pt[j] & ~0xFFFu);
+        release_page_table((pde & ~0xFFFu) / PAGE_SIZE, VMI_PAGE_PT);
+        phys_free(pde & ~0xFFFu);
+    }
+    release_page_table(directory / PAGE_SIZE, VMI_PAGE_PD);
+    phys_free(directory);
+}
+
 /* Two virtual pages onto one frame: a store through one is seen through the other; after the
  * second is unmapped (and invalidated) the frame is still reached through the first. */
 void paging_checks(void)

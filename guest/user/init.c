@@ -4,6 +4,8 @@
 
 #define BENCH_SYSCALL 0x1
 #define BENCH_COMPUTE 0x2
+#define BENCH_FORKWAIT 0x4
+#define BENCH_CTXSW 0x8
 
 static void run(const char *name, uint32_t (*bench)(uint32_t), uint32_t iters)
 {
@@ -16,6 +18,10 @@ void __attribute__((noreturn, used)) user_main(uint32_t selection, uint32_t iter
 {
     if (selection & BENCH_SYSCALL)
         run("syscall", bench_syscall, iters);
+    if (selection & BENCH_FORKWAIT)
+        run("forkwait", bench_forkwait, iters);
+    if (selection & BENCH_CTXSW)
+        run("ctxsw", bench_ctxsw, iters);
     if (selection & BENCH_COMPUTE)
         run("compute", bench_compute, iters);
     sys_exit(0);

@@ -6,8 +6,11 @@
 #include <stdint.h>
 
 #define SYS_exit 1
+#define SYS_fork 2
 #define SYS_write 4
+#define SYS_waitpid 7
 #define SYS_getpid 20
+#define SYS_sched_yield 158
 
 static inline int32_t syscall3(uint32_t n, uint32_t a, uint32_t b, uint32_t c)
 {
@@ -26,5 +29,12 @@ static inline void __attribute__((noreturn)) sys_exit(int code)
 static inline int32_t sys_write(const char *s, uint32_t n) { return syscall3(SYS_write, 1, (uint32_t)s, n); }
 
 static inline int32_t sys_getpid(void) { return syscall3(SYS_getpid, 0, 0, 0); }
+
+static inline int32_t sys_fork(void) { return syscall3(SYS_fork, 0, 0, 0); }
+
+/* waitpid(-1, &status, 0): any child. */
+static inline int32_t sys_wait(uint32_t *status) { return syscall3(SYS_waitpid, (uint32_t)-1, (uint32_t)status, 0); }
+
+static inline int32_t sys_yield(void) { return syscall3(SYS_sched_yield, 0, 0, 0); }
 
 #endif

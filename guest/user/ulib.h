@@ -15,5 +15,7 @@ void report_result(const char *bench, uint32_t iters, uint32_t check, uint64_t c
 
 uint32_t bench_syscall(uint32_t iters);
 uint32_t bench_compute(uint32_t iters);
+uint32_t bench_forkwait(uint32_t iters);
+uint32_t bench_ctxsw(uint32_t iters);
 
 #endif
