@@ -30,9 +30,11 @@ public static class SensitiveInstructionScan
                 continue;
             }
             int offset = (int)(region.Start - region.Section.Address);
-            var decoder = Decoder.Create(32, new ByteArrayCodeReader(region.Section.Bytes, offset, (int)(region.End - region.Start)));
+            var reader = new ByteArrayCodeReader(region.Section.Bytes, offset, (int)(region.End - region.Start));
+            var decoder = Decoder.Create(32, reader);
             decoder.IP = region.Start;
-            while (decoder.IP < region.End)
+            // Until the region's bytes are used up: an instruction cut off by the region's end decodes as invalid.
+            while (reader.CanReadByte)
             {
                 decoder.Decode(out Instruction instruction);
                 if (instruction.IsInvalid || !SensitiveInstructions.IsSensitive(instruction) || InSite(sites, (uint)instruction.IP))

@@ -143,4 +143,38 @@ public sealed class MalformedImageTests
         Assert.Null(error);
         Assert.Equal(5, image.Sites.Count);
     }
+
+    [Fact]
+    public void CorruptedHeadersNeverThrowAnythingElse()
+    {
+        // ELFSharp throws what it likes on a bad header; the reader must turn all of it into GuestImageException.
+        byte[] good = SiteKernels.GoodBytes;
+        var random = new Random(1234);
+        int refused = 0;
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] file = (byte[])good.Clone();
+            for (int n = random.Next(1, 4); n > 0; n--)
+            {
+                // The ELF header, the section headers at the end, or anywhere.
+                int at = random.Next(3) switch
+                {
+                    0 => random.Next(52),
+                    1 => file.Length - 1 - random.Next(Math.Min(file.Length, 400)),
+                    _ => random.Next(file.Length),
+                };
+                file[at] = (byte)random.Next(256);
+            }
+            try
+            {
+                GuestKernelImage image = GuestKernelImage.Load(file);
+                _ = Vmi.Guest.Scanning.SensitiveInstructionScan.Run(image);
+            }
+            catch (GuestImageException)
+            {
+                refused++;
+            }
+        }
+        Assert.InRange(refused, 1, 1999); // some corruptions matter, some do not
+    }
 }
