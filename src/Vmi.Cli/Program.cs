@@ -13,6 +13,7 @@ public static class Program
         {
             RunCommand.Create(),
             Commands.Rom.RomCommand.Create(),
+            SitesCommand.Create(),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -36,8 +36,7 @@ public static class RomDumpCommand
         }
         // Validate first: the most basic broken rule (signatures before offsets) is the one to report.
         IReadOnlyList<RomViolation> violations = RomValidator.Validate(image);
-        RomViolation? fatal = violations.FirstOrDefault(v => v.Field is RomFields.ImageLength or RomFields.RomSignature
-            or RomFields.VromSignature or RomFields.ApiVersionMaj or RomFields.GetReloc or RomFields.RomLength);
+        RomViolation? fatal = RomCommand.FatalViolation(violations);
         if (fatal is not null)
         {
             Console.Error.WriteLine($"vmi: {file.Name}: not a usable VMI ROM: {fatal}");
