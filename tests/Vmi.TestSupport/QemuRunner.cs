@@ -143,7 +143,11 @@ public static class QemuRunner
     /// <summary>Builds the VMI guest kernel (guest/, the product's own kernel) the same way; returns kernel.elf.</summary>
     public static string BuildGuestKernel() => Build(Path.Combine(FindRepoRoot(), "guest"), "guest", "kernel.elf");
 
-    private static string Build(string source, string name, string elfName)
+    /// <summary>A variant of the guest kernel built with extra C flags (e.g. a -D a test needs), in its own directory.</summary>
+    public static string BuildGuestKernelVariant(string variant, string extraCFlags) =>
+        Build(Path.Combine(FindRepoRoot(), "guest"), $"guest-{variant}", "kernel.elf", $"EXTRA_CFLAGS={extraCFlags}");
+
+    private static string Build(string source, string name, string elfName, params string[] makeArguments)
     {
         lock (BuildLock)
         {
@@ -153,7 +157,7 @@ public static class QemuRunner
             if (!File.Exists(Path.Combine(source, "Makefile")))
                 throw new ArgumentException($"no kernel '{name}' (expected a Makefile in {source})", nameof(name));
             string objDir = Path.Combine(AppContext.BaseDirectory, $"{name}-obj");
-            var (exitCode, output) = RunMake(source, objDir);
+            var (exitCode, output) = RunMake(source, objDir, makeArguments);
             string elf = Path.Combine(objDir, elfName);
             if (exitCode != 0 || !File.Exists(elf))
                 throw new InvalidOperationException($"building {name} failed (make exit code {exitCode}):\n{output}");
@@ -162,7 +166,7 @@ public static class QemuRunner
         }
     }
 
-    private static (int ExitCode, string Output) RunMake(string source, string objDir)
+    private static (int ExitCode, string Output) RunMake(string source, string objDir, string[] makeArguments)
     {
         string make = FindOnPath("make") ?? throw new InvalidOperationException("make is not on PATH; the test kernels need make, gcc and ld");
         var psi = new ProcessStartInfo(make)
@@ -174,6 +178,10 @@ public static class QemuRunner
         psi.ArgumentList.Add("-C");
         psi.ArgumentList.Add(source);
         psi.ArgumentList.Add($"O={objDir}");
+        foreach (string argument in makeArguments)
+        {
+            psi.ArgumentList.Add(argument);
+        }
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start make");
         var stdout = process.StandardOutput.ReadToEndAsync();
