@@ -369,10 +369,17 @@ public sealed class GdbStubTests
     public void TheStubListensOnLoopbackOnly()
     {
         using var s = StubSession.Start();
-        System.Net.IPEndPoint[] listeners = System.Net.NetworkInformation.IPGlobalProperties.GetIPGlobalProperties().GetActiveTcpListeners()
+        // The one connection is taken, so the stub stops listening: a second debugger is refused.
+        // The stub's thread closes the listener right after accepting, which under load may be a
+        // moment after our connect returned: wait for it, boundedly.
+        System.Net.IPEndPoint[] Listeners() => System.Net.NetworkInformation.IPGlobalProperties.GetIPGlobalProperties().GetActiveTcpListeners()
             .Where(e => e.Port == s.Stub.Port).ToArray();
-        // The one connection is taken, so the stub stopped listening: a second debugger is refused.
-        Assert.Empty(listeners);
+        var clock = Stopwatch.StartNew();
+        while (Listeners().Length > 0 && clock.Elapsed < Timeout)
+        {
+            Thread.Sleep(10);
+        }
+        Assert.Empty(Listeners());
         using var second = new TcpClient();
         Assert.ThrowsAny<SocketException>(() => second.Connect("127.0.0.1", s.Stub.Port));
     }
