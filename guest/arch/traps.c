@@ -22,6 +22,8 @@ void trap_dispatch(struct trap_frame *frame)
             proc_preempt(frame);
         return;
     }
+    if (proc_user_fault(frame))
+        return;
     kprintf("PANIC: exception %u error %08x at eip %08x cr2 %08x\n", frame->vector, frame->error_code, frame->eip,
             frame->vector == 14 ? read_cr2() : 0);
     kernel_exit(3);

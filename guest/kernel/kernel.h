@@ -44,6 +44,7 @@ void trap_dispatch(struct trap_frame *frame);
 int proc_run_init(uint32_t selection, uint32_t iters);
 void syscall_dispatch(struct trap_frame *frame);
 void proc_preempt(struct trap_frame *frame);
+int proc_user_fault(struct trap_frame *frame);
 
 /* vmi/activate.c */
 void vmi_activate(void);

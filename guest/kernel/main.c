@@ -80,12 +80,16 @@ static void boot_checks(void)
     check("paging", (cr0 & 0x80000001u) == 0x80000001u, cr0 >> 31);
 }
 
-#define BENCH_SYSCALL 0x1
-#define BENCH_COMPUTE 0x2
-#define BENCH_FORKWAIT 0x4
-#define BENCH_CTXSW 0x8
+/* The workloads by name, as the bit set the init process understands (user/init.c). */
+static const struct {
+    const char *name;
+    uint32_t bit;
+} workloads[] = {
+    { "syscall", 0x1 }, { "compute", 0x2 }, { "forkwait", 0x4 }, { "ctxsw", 0x8 },   { "pgfault", 0x10 },
+    { "ptemod", 0x20 }, { "divzero", 0x40 }, { "cpuid", 0x80 },   { "irqflags", 0x100 }, { "io", 0x200 },
+};
 
-/* bench=NAME[,NAME...] (or all) as the bit set the init process understands. */
+/* bench=NAME[,NAME...] (or all). An unknown name is reported and fails the boot. */
 static uint32_t bench_selection(const char *list)
 {
     uint32_t bits = 0;
@@ -95,16 +99,21 @@ static uint32_t bench_selection(const char *list)
         while (*end && *end != ',')
             end++;
         size_t n = (size_t)(end - p);
-        if (n == 3 && strncmp(p, "all", 3) == 0)
-            bits |= BENCH_SYSCALL | BENCH_COMPUTE | BENCH_FORKWAIT | BENCH_CTXSW;
-        else if (n == 8 && strncmp(p, "forkwait", 8) == 0)
-            bits |= BENCH_FORKWAIT;
-        else if (n == 5 && strncmp(p, "ctxsw", 5) == 0)
-            bits |= BENCH_CTXSW;
-        else if (n == 7 && strncmp(p, "syscall", 7) == 0)
-            bits |= BENCH_SYSCALL;
-        else if (n == 7 && strncmp(p, "compute", 7) == 0)
-            bits |= BENCH_COMPUTE;
+        int known = n == 3 && strncmp(p, "all", 3) == 0;
+        for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; w++) {
+            if (known || (strlen(workloads[w].name) == n && strncmp(p, workloads[w].name, n) == 0)) {
+                bits |= workloads[w].bit;
+                if (!known)
+                    known = 2;
+            }
+        }
+        if (!known && !(n == 4 && strncmp(p, "none", 4) == 0)) {
+            kprintf("FAIL bench: unknown workload '");
+            for (size_t i = 0; i < n; i++)
+                uart_putc(p[i]);
+            kprintf("'\n");
+            failures++;
+        }
         p = *end ? end + 1 : end;
     }
     return bits;

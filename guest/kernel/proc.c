@@ -16,11 +16,20 @@
 #define SYS_write 4
 #define SYS_waitpid 7
 #define SYS_getpid 20
+#define SYS_brk 45
+#define SYS_mprotect 125
 #define SYS_sched_yield 158
+/* Private calls that run a kernel-side loop for the workloads that measure kernel operations. */
+#define SYS_bench_irqflags 400
+#define SYS_bench_io 401
+#define PROT_WRITE 2
+#define SIGFPE 8
+#define SIGSEGV 11
 #define ECHILD 10
 #define EFAULT 14
 #define EAGAIN 11
 #define ENOSYS 38
+#define EINVAL 22
 
 #define USER_STACK_TOP KERNEL_VMA
 #define USER_STACK_PAGES 4
@@ -36,7 +45,8 @@ struct proc {
     uint32_t kernel_stack;     /* the page's physical address */
     uint32_t kernel_stack_top; /* its top in the direct map */
     uint32_t context;          /* saved kernel ESP (switch_context) */
-    int exit_code;
+    int exit_code;             /* a wait status: exit code << 8, or the signal that killed it */
+    uint32_t heap_base, brk;   /* [heap_base, brk) is mapped on demand, zero-filled */
 };
 
 extern uint8_t __user_load[], __user_start[], __user_end[];
@@ -75,6 +85,8 @@ static void prepare_return(struct proc *p, const struct trap_frame *frame)
     ctx[4] = (uint32_t)trap_return;
     p->context = (uint32_t)ctx;
 }
+
+static uint32_t heap_base(void) { return ((uint32_t)__user_end + PAGE_SIZE - 1) & ~(uint32_t)(PAGE_SIZE - 1); }
 
 static void load_user_image(uint32_t directory)
 {
@@ -117,6 +129,7 @@ int proc_run_init(uint32_t selection, uint32_t iters)
     struct proc *init = proc_alloc();
     init->directory = paging_new_address_space();
     load_user_image(init->directory);
+    init->heap_base = init->brk = heap_base();
     struct trap_frame frame;
     memset(&frame, 0, sizeof frame);
     frame.eax = selection;
@@ -145,7 +158,7 @@ int proc_run_init(uint32_t selection, uint32_t iters)
         last = (uint32_t)(next - procs);
         run(next);
     }
-    int status = init->exit_code;
+    int status = init->exit_code >> 8;
     reap(init);
     return status;
 }
@@ -169,6 +182,8 @@ static uint32_t sys_fork(const struct trap_frame *frame)
         return (uint32_t)-EAGAIN;
     child->parent = current;
     child->directory = paging_copy_address_space(current->directory);
+    child->heap_base = current->heap_base;
+    child->brk = current->brk;
     struct trap_frame f = *frame;
     f.eax = 0; /* fork returns 0 in the child */
     prepare_return(child, &f);
@@ -190,7 +205,7 @@ static uint32_t sys_waitpid(uint32_t status_ptr)
             if (p->state == ZOMBIE) {
                 uint32_t pid = p->pid;
                 if (status_ptr)
-                    *(uint32_t *)status_ptr = ((uint32_t)p->exit_code & 0xFF) << 8; /* WEXITSTATUS */
+                    *(uint32_t *)status_ptr = (uint32_t)p->exit_code;
                 reap(p);
                 return pid;
             }
@@ -202,9 +217,10 @@ static uint32_t sys_waitpid(uint32_t status_ptr)
     }
 }
 
-static void sys_exit(int code)
+/* Ends the current process with a wait status (Linux's encoding: code << 8, or a signal number). */
+static void sys_exit(int status)
 {
-    current->exit_code = code;
+    current->exit_code = status;
     current->state = ZOMBIE;
     for (int i = 0; i < NPROC; i++) {
         if (procs[i].parent == current)
@@ -215,11 +231,83 @@ static void sys_exit(int code)
     reschedule(); /* never resumed */
 }
 
+/* mprotect(addr, len, prot): PROT_WRITE on or off for mapped heap pages, each entry rewritten
+ * through SetPxE for the running address space and its TLB entry invalidated. */
+static uint32_t sys_mprotect(uint32_t addr, uint32_t length, uint32_t prot)
+{
+    if ((addr & (PAGE_SIZE - 1)) || addr < current->heap_base || !user_range_ok(addr, length) || addr + length > current->brk)
+        return (uint32_t)-EINVAL;
+    for (uint32_t a = addr; a < addr + length; a += PAGE_SIZE)
+        paging_protect_user(current->directory, a, (prot & PROT_WRITE) != 0);
+    return 0;
+}
+
+/* The interrupt-flag operations as a spinlock does them, `n` times; the check counts the times
+ * interrupts were off inside. */
+static uint32_t bench_irqflags(uint32_t n)
+{
+    uint32_t off_inside = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t flags = irq_save_mask();
+        irq_disable();
+        off_inside += irq_save_mask() == 0;
+        irq_restore_mask(flags);
+    }
+    return off_inside;
+}
+
+/* `n` reads of an emulated device's register (the master PIC's mask, 0xFE while only IRQ0 runs). */
+static uint32_t bench_io(uint32_t n)
+{
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += inb(0x21);
+    return sum;
+}
+
+/* A fault in user mode: a page of the heap not touched yet is mapped (demand-zero); anything else
+ * ends the process as the signal would (SIGFPE for a divide error, SIGSEGV otherwise), reported in
+ * its wait status. */
+int proc_user_fault(struct trap_frame *frame)
+{
+    if (!current || (frame->cs & 3) != 3)
+        return 0;
+    if (frame->vector == 14) {
+        uint32_t addr = read_cr2();
+        if (!(frame->error_code & 1) && addr >= current->heap_base && addr < current->brk) {
+            paging_map_user(current->directory, addr & ~(uint32_t)(PAGE_SIZE - 1), phys_alloc(), PTE_PRESENT | PTE_WRITABLE | PTE_USER);
+            return 1;
+        }
+    }
+    sys_exit(frame->vector == 0 ? SIGFPE : SIGSEGV);
+    return 1;
+}
+
 void syscall_dispatch(struct trap_frame *frame)
 {
     switch (frame->eax) {
     case SYS_exit:
-        sys_exit((int)frame->ebx);
+        sys_exit((int)((frame->ebx & 0xFF) << 8));
+        break;
+    case SYS_brk:
+        /* brk(0) tells the current break; a larger one is granted (pages come on first touch); a
+         * smaller one gives back the pages above it. */
+        if (frame->ebx >= current->heap_base && frame->ebx < USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE - PAGE_SIZE) {
+            uint32_t keep = (frame->ebx + PAGE_SIZE - 1) & ~(uint32_t)(PAGE_SIZE - 1);
+            for (uint32_t a = keep; a < current->brk; a += PAGE_SIZE)
+                paging_unmap_user(current->directory, a);
+            current->brk = frame->ebx;
+        }
+        frame->eax = current->brk;
+        break;
+    case SYS_mprotect:
+        frame->eax = sys_mprotect(frame->ebx, frame->ecx, frame->edx);
+        break;
+    case SYS_bench_irqflags:
+        frame->eax = bench_irqflags(frame->ebx);
+        break;
+    case SYS_bench_io:
+        frame->eax = bench_io(frame->ebx);
         break;
     case SYS_fork:
         frame->eax = sys_fork(frame);

@@ -61,6 +61,35 @@ void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32
     set_pxe(&table(*pde & ~0xFFFu)[(linear >> 12) & 1023], frame | flags, VMI_PAGE_PT);
 }
 
+/* Write permission of one mapped user page of the running address space (mprotect). */
+void paging_protect_user(uint32_t directory, uint32_t linear, int writable)
+{
+    uint32_t pde = table(directory)[linear >> 22];
+    if (!(pde & PTE_PRESENT))
+        return;
+    uint32_t *pte = &table(pde & ~0xFFFu)[(linear >> 12) & 1023];
+    if (!(*pte & PTE_PRESENT))
+        return;
+    uint32_t value = writable ? *pte | PTE_WRITABLE : *pte & ~(uint32_t)PTE_WRITABLE;
+    set_pxe(pte, value, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (linear & ~0xFFFu));
+    invlpg(linear);
+}
+
+/* Unmaps one user page of the running address space, if mapped, and frees its frame. */
+void paging_unmap_user(uint32_t directory, uint32_t linear)
+{
+    uint32_t pde = table(directory)[linear >> 22];
+    if (!(pde & PTE_PRESENT))
+        return;
+    uint32_t *pte = &table(pde & ~0xFFFu)[(linear >> 12) & 1023];
+    if (!(*pte & PTE_PRESENT))
+        return;
+    uint32_t frame = *pte & ~0xFFFu;
+    set_pxe(pte, 0, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (linear & ~0xFFFu));
+    invlpg(linear);
+    phys_free(frame);
+}
+
 /* fork: a new address space whose user part is a copy of `directory`'s, page by page, with the
  * entry writes batched in a lazy-MMU section. */
 uint32_t paging_copy_address_space(uint32_t directory)

@@ -6,6 +6,12 @@
 #define BENCH_COMPUTE 0x2
 #define BENCH_FORKWAIT 0x4
 #define BENCH_CTXSW 0x8
+#define BENCH_PGFAULT 0x10
+#define BENCH_PTEMOD 0x20
+#define BENCH_DIVZERO 0x40
+#define BENCH_CPUID 0x80
+#define BENCH_IRQFLAGS 0x100
+#define BENCH_IO 0x200
 
 static void run(const char *name, uint32_t (*bench)(uint32_t), uint32_t iters)
 {
@@ -22,6 +28,18 @@ void __attribute__((noreturn, used)) user_main(uint32_t selection, uint32_t iter
         run("forkwait", bench_forkwait, iters);
     if (selection & BENCH_CTXSW)
         run("ctxsw", bench_ctxsw, iters);
+    if (selection & BENCH_PGFAULT)
+        run("pgfault", bench_pgfault, iters);
+    if (selection & BENCH_PTEMOD)
+        run("ptemod", bench_ptemod, iters);
+    if (selection & BENCH_DIVZERO)
+        run("divzero", bench_divzero, iters);
+    if (selection & BENCH_CPUID)
+        run("cpuid", bench_cpuid, iters);
+    if (selection & BENCH_IRQFLAGS)
+        run("irqflags", bench_irqflags, iters);
+    if (selection & BENCH_IO)
+        run("io", bench_io, iters);
     if (selection & BENCH_COMPUTE)
         run("compute", bench_compute, iters);
     sys_exit(0);

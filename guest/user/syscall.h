@@ -10,7 +10,19 @@
 #define SYS_write 4
 #define SYS_waitpid 7
 #define SYS_getpid 20
+#define SYS_brk 45
+#define SYS_mprotect 125
 #define SYS_sched_yield 158
+#define SYS_bench_irqflags 400
+#define SYS_bench_io 401
+
+#define PROT_READ 1
+#define PROT_WRITE 2
+
+/* Wait statuses, as Linux encodes them. */
+#define WIFEXITED(s) (((s) & 0x7F) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
+#define WTERMSIG(s) ((s) & 0x7F)
 
 static inline int32_t syscall3(uint32_t n, uint32_t a, uint32_t b, uint32_t c)
 {
@@ -36,5 +48,13 @@ static inline int32_t sys_fork(void) { return syscall3(SYS_fork, 0, 0, 0); }
 static inline int32_t sys_wait(uint32_t *status) { return syscall3(SYS_waitpid, (uint32_t)-1, (uint32_t)status, 0); }
 
 static inline int32_t sys_yield(void) { return syscall3(SYS_sched_yield, 0, 0, 0); }
+
+static inline uint32_t sys_brk(uint32_t end) { return (uint32_t)syscall3(SYS_brk, end, 0, 0); }
+
+static inline int32_t sys_mprotect(uint32_t addr, uint32_t length, uint32_t prot) { return syscall3(SYS_mprotect, addr, length, prot); }
+
+static inline uint32_t sys_bench_irqflags(uint32_t n) { return (uint32_t)syscall3(SYS_bench_irqflags, n, 0, 0); }
+
+static inline uint32_t sys_bench_io(uint32_t n) { return (uint32_t)syscall3(SYS_bench_io, n, 0, 0); }
 
 #endif

@@ -17,5 +17,11 @@ uint32_t bench_syscall(uint32_t iters);
 uint32_t bench_compute(uint32_t iters);
 uint32_t bench_forkwait(uint32_t iters);
 uint32_t bench_ctxsw(uint32_t iters);
+uint32_t bench_pgfault(uint32_t iters);
+uint32_t bench_ptemod(uint32_t iters);
+uint32_t bench_divzero(uint32_t iters);
+uint32_t bench_cpuid(uint32_t iters);
+uint32_t bench_irqflags(uint32_t iters);
+uint32_t bench_io(uint32_t iters);
 
 #endif

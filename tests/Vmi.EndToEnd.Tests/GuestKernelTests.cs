@@ -137,23 +137,39 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
 
     private static string[] Results(string serial) => [.. ResultLines().Matches(serial.Replace("\r", "")).Select(m => m.Value)];
 
-    private const string Workloads = "quiet bench=all iters=200";
+    private const string Workloads = "quiet bench=all iters=60";
 
     [Fact]
     public void TheWorkloadsGiveTheSameResultsWhateverTheRom()
     {
         string[] native = Results(Boot(Workloads).Output);
-        Assert.Equal(["syscall", "forkwait", "ctxsw", "compute"], native.Select(l => l.Split(' ')[1]["bench=".Length..]));
+        Assert.Equal(["syscall", "forkwait", "ctxsw", "pgfault", "ptemod", "divzero", "cpuid", "irqflags", "io", "compute"], native.Select(l => l.Split(' ')[1]["bench=".Length..]));
         Assert.Equal(native, Results(Boot(Workloads, RomProfiles.Native().Image).Output));
         Assert.Equal(native, Results(Boot(Workloads, RomProfiles.NopDemo().Image).Output));
         Assert.Equal(native, Results(Boot(Workloads.Replace("quiet", "quiet vmi=off"), RomProfiles.Native().Image).Output));
     }
 
     [Fact]
+    public void AnUnknownWorkloadFailsTheBoot()
+    {
+        var serial = new MemoryStream();
+        var vm = Vm.BootMultiboot(new VmConfig
+        {
+            CommandLine = MultibootInfoBuilder.QemuStyleCommandLine(Kernel, "quiet bench=syscall,bogus iters=5"),
+            SerialOutput = serial,
+        }, File.ReadAllBytes(Kernel));
+        VmRunResult r = vm.Run(50_000_000);
+        string text = System.Text.Encoding.ASCII.GetString(serial.ToArray());
+        Assert.Contains("FAIL bench: unknown workload 'bogus'", text, StringComparison.Ordinal);
+        Assert.Contains("RESULT bench=syscall iters=5", text, StringComparison.Ordinal);
+        Assert.Equal((1 << 1) | 1, r.GuestExitCode);
+    }
+
+    [Fact]
     public void TheCheckValueDependsOnTheWorkDone()
     {
-        string[] a = Results(Boot("quiet bench=all iters=200").Output);
-        string[] b = Results(Boot("quiet bench=all iters=201").Output);
+        string[] a = Results(Boot("quiet bench=all iters=60").Output);
+        string[] b = Results(Boot("quiet bench=all iters=61").Output);
         Assert.All(a.Zip(b), pair => Assert.NotEqual(pair.First.Split(" check=")[1], pair.Second.Split(" check=")[1]));
     }
 
