@@ -8,11 +8,17 @@
 #include "multiboot_info.h"
 
 #define PAGE_SIZE 4096
-#define DIRECT_MAP_LIMIT 0x10000000 /* 256 MiB of RAM at 0xC0000000..0xCFFFFFFF */
-#define KERNEL_SCRATCH_BASE 0xD0000000 /* kernel virtual addresses for temporary mappings */
+#define DIRECT_MAP_LIMIT 0x10000000 /* at most 256 MiB of RAM at 0xC0000000..0xCFFFFFFF */
+#define SCRATCH_BYTES 0x400000      /* one page table of kernel addresses for temporary mappings, above the direct map */
+
+/* The first kernel virtual address the kernel must not use: the ROM's virtual_top (the hypervisor
+ * owns what lies above it), or the top of the address space. Set by VMI activation, before
+ * phys_init sizes the direct map to fit below it with the scratch window. */
+extern uint32_t kernel_virtual_top;
 
 /* phys.c */
 void phys_init(const struct multiboot_info *info);
+uint32_t kernel_scratch_base(void);
 uint32_t phys_alloc(void); /* a zeroed frame's physical address; panics when RAM is exhausted */
 void phys_free(uint32_t phys);
 uint32_t phys_free_count(void);

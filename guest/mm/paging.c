@@ -136,6 +136,7 @@ void paging_free_address_space(uint32_t directory)
  * second is unmapped (and invalidated) the frame is still reached through the first. */
 void paging_checks(void)
 {
+    const uint32_t KERNEL_SCRATCH_BASE = kernel_scratch_base();
     uint32_t frame = phys_alloc();
     uint32_t *pt = new_page_table(KERNEL_SCRATCH_BASE, VMI_PAGE_CURRENT_AS);
     volatile uint32_t *a = (volatile uint32_t *)KERNEL_SCRATCH_BASE;

@@ -12,6 +12,8 @@
 
 extern uint8_t _kernel_end[];
 
+uint32_t kernel_virtual_top = 0xFFC00000; /* the last 4 MiB stay unused, as an unmapped guard */
+
 static uint32_t free_bitmap[FRAMES / 32];
 static uint32_t free_frames;
 static uint32_t ram_top;
@@ -25,8 +27,16 @@ static void mark_free(uint32_t frame)
     }
 }
 
+/* Where the scratch window starts: the first 4 MiB boundary above the RAM the direct map holds. */
+uint32_t kernel_scratch_base(void) { return KERNEL_VMA + ((ram_top + SCRATCH_BYTES - 1) & ~(uint32_t)(SCRATCH_BYTES - 1)); }
+
 void phys_init(const struct multiboot_info *info)
 {
+    /* RAM the direct map can hold below kernel_virtual_top, with room for the scratch window. */
+    uint32_t limit = kernel_virtual_top - KERNEL_VMA - SCRATCH_BYTES;
+    if (limit > DIRECT_MAP_LIMIT)
+        limit = DIRECT_MAP_LIMIT;
+    limit &= ~(uint32_t)(SCRATCH_BYTES - 1);
     uint32_t first = (VIRT_TO_PHYS(_kernel_end) + PAGE_SIZE - 1) / PAGE_SIZE;
     if (!(info->flags & MULTIBOOT_INFO_MMAP)) {
         kprintf("PANIC: no multiboot memory map\n");
@@ -39,8 +49,8 @@ void phys_init(const struct multiboot_info *info)
         uint64_t base = *(const uint64_t *)(p + 4);
         uint64_t length = *(const uint64_t *)(p + 12);
         uint32_t type = *(const uint32_t *)(p + 20);
-        if (type == 1 && base < DIRECT_MAP_LIMIT) {
-            uint64_t stop = base + length > DIRECT_MAP_LIMIT ? DIRECT_MAP_LIMIT : base + length;
+        if (type == 1 && base < limit) {
+            uint64_t stop = base + length > limit ? limit : base + length;
             if (stop > ram_top)
                 ram_top = (uint32_t)stop;
             for (uint64_t a = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1); a + PAGE_SIZE <= stop; a += PAGE_SIZE)

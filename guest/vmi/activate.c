@@ -8,9 +8,9 @@
 #include "arch/vmi_calls.h"
 #include "arch/vmi_site.h"
 #include "kernel/kernel.h"
+#include "mm/mm.h"
 
 extern const struct vmi_site __vmi_sites_start[], __vmi_sites_end[];
-extern uint8_t _kernel_end[];
 
 static const char *const type_names[] = { "native", "call", "jump", "nop" };
 
@@ -78,8 +78,9 @@ void vmi_activate(void)
             kprintf("VMI: %s; sites stay native\n", why);
         return;
     }
-    if (rom.virtual_top != 0 && (uint32_t)_kernel_end - 1 >= rom.virtual_top) {
-        kprintf("VMI: ROM at 0x%x rejected: virtual_top 0x%x is below the kernel; sites stay native\n", rom.phys, rom.virtual_top);
+    /* The kernel image, the first 16 MiB it is mapped with, and a scratch window must fit below. */
+    if (rom.virtual_top != 0 && rom.virtual_top < KERNEL_VMA + KERNEL_DIRECT_MAP_BYTES + SCRATCH_BYTES) {
+        kprintf("VMI: ROM at 0x%x rejected: virtual_top 0x%x leaves the kernel no room; sites stay native\n", rom.phys, rom.virtual_top);
         return;
     }
     uint32_t status = vmi_rom_init(&rom);
@@ -106,8 +107,10 @@ void vmi_activate(void)
     /* Serialize: a far return, so no code decoded before the rewrite runs after it. */
     __asm__ volatile("pushl %%cs\n\tpushl $1f\n\tlret\n1:" : : : "memory");
 
-    if (rom.virtual_top)
+    if (rom.virtual_top) {
+        kernel_virtual_top = rom.virtual_top;
         kprintf("VMI: virtual_top 0x%x: the kernel stays below it\n", rom.virtual_top);
+    }
     if (!boot_options.quiet)
         for (int t = 0; t < 4; t++)
             kprintf("VMI: %s: %u calls, %u sites\n", type_names[t], calls[t], sites[t]);
