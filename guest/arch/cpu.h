@@ -112,6 +112,16 @@ static inline void io_delay(void)
     __asm__ volatile(VMI_SITE(VMI_CALL_IODelay, VMI_CLOBBER_CALL, "outb %%al, $0x80") : : : "eax", "ecx", "edx", "memory", "cc");
 }
 
+/* MSRs stay native, as in Linux: the hypervisor traps and emulates them. */
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+
+static inline void write_msr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
+}
+
 /* Descriptor-table registers: SetGDT/SetIDT take a pointer to the 6-byte image, SetTR/SetLDT a selector. */
 struct __attribute__((packed)) table_register {
     uint16_t limit;

@@ -17,6 +17,7 @@ struct __attribute__((packed)) tss {
 };
 
 static uint64_t gdt[GDT_ENTRIES];
+static int fast_syscalls;
 static uint64_t idt[IDT_ENTRIES];
 static struct tss tss;
 
@@ -58,6 +59,28 @@ void set_kernel_stack(uint32_t esp0)
         tss.ss0 = kernel_ds();
     }
     update_kernel_stack(kernel_ds(), esp0);
+    if (fast_syscalls)
+        write_msr(MSR_SYSENTER_ESP, esp0);
+}
+
+extern void sysenter_entry(void);
+
+int fast_syscalls_enabled(void) { return fast_syscalls; }
+
+int fast_syscalls_init(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    /* SEP (EDX bit 11); the Pentium Pro's early steppings report it without having it. */
+    int sep = (d & (1u << 11)) && !(((a >> 8) & 0xF) == 6 && ((a >> 4) & 0xF) < 3 && (a & 0xF) < 3);
+    if (!sep || kernel_rpl != 0)
+        return 0;
+    /* SYSEXIT's targets follow SYSENTER_CS: +16 = user code, +24 = user data (this GDT's order). */
+    write_msr(MSR_SYSENTER_CS, GDT_RING0_CODE);
+    write_msr(MSR_SYSENTER_EIP, (uint32_t)sysenter_entry);
+    write_msr(MSR_SYSENTER_ESP, tss.esp0);
+    fast_syscalls = 1;
+    return 1;
 }
 
 void descriptors_install(void)

@@ -21,7 +21,13 @@ uint16_t kernel_ds(void);
 
 void descriptors_install(void);
 
-/* Points the TSS's stack for the kernel's ring at esp0 and tells the hypervisor (UpdateKernelStack). */
+/* Points the TSS's stack for the kernel's ring at esp0 and tells the hypervisor (UpdateKernelStack);
+ * with fast system calls on, SYSENTER's stack too. */
 void set_kernel_stack(uint32_t esp0);
+
+/* SYSENTER/SYSEXIT for system calls, when CPUID reports SEP and the kernel runs in ring 0 (SYSENTER
+ * always enters ring 0). Returns whether they are on. */
+int fast_syscalls_init(void);
+int fast_syscalls_enabled(void);
 
 #endif

@@ -56,6 +56,31 @@ trap_return:
 	addl $8, %esp
 	VMI_SITE VMI_CALL_IRET, VMI_CLOBBER_NONE, iret
 
+	/* SYSENTER from user mode (when the CPU has SEP and the kernel runs in ring 0): the user stub
+	 * (user_sysenter) leaves its stack pointer in EBP and returns at user_sysenter_return. Build
+	 * the same frame an int 0x80 would, run the system call, and go back with SYSEXIT (EDX = EIP,
+	 * ECX = ESP), interrupts enabled in the same site. A process switched away inside the call
+	 * resumes here too; a new process never starts here (it starts at trap_return). */
+	.globl sysenter_entry
+sysenter_entry:
+	pushl $0x23 /* user SS */
+	pushl %ebp  /* user ESP */
+	pushl $0x202
+	pushl $0x1B /* user CS */
+	pushl $user_sysenter_return
+	pushl $0
+	pushl $0x80
+	pushal
+	pushl %esp
+	call trap_dispatch
+	addl $4, %esp
+	popal
+	addl $8, %esp
+	movl (%esp), %edx
+	movl 12(%esp), %ecx
+	addl $20, %esp
+	VMI_SITE2 VMI_CALL_SYSEXIT, VMI_CLOBBER_NONE, sti, sysexit
+
 	/* switch_context(&save, next): saves the callee-saved registers and ESP in *save, then
 	 * continues on next (a stack switch_context saved, or one a new process was given). */
 	.globl switch_context

@@ -37,10 +37,26 @@
 #ifdef __ASSEMBLER__
 
 /* In assembly: VMI_SITE call, clobbers, native instruction. One instruction only: GAS ends the
- * macro's line at ';', so a site of several instructions is written in C (the form below). */
+ * macro's line at ';'; VMI_SITE2 takes two, and longer sites are written in C (the form below). */
 .macro VMI_SITE call, clobbers, native:vararg
 661:
 	\native
+662:
+	.fill -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 1, 0x90
+663:
+	.pushsection .vmi_sites, "a"
+	.long 661b
+	.word \call
+	.byte 663b - 661b
+	.byte \clobbers
+	.popsection
+.endm
+
+/* A site of two instructions (the SYSEXIT site is "sti; sysexit"). */
+.macro VMI_SITE2 call, clobbers, first, second
+661:
+	\first
+	\second
 662:
 	.fill -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 1, 0x90
 663:

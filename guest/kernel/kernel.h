@@ -41,7 +41,7 @@ void pic_eoi(uint32_t irq);
 void trap_dispatch(struct trap_frame *frame);
 
 /* proc.c */
-int proc_run_init(uint32_t selection, uint32_t iters);
+int proc_run_init(uint32_t selection, uint32_t iters, int fast_syscalls);
 void syscall_dispatch(struct trap_frame *frame);
 void proc_preempt(struct trap_frame *frame);
 int proc_user_fault(struct trap_frame *frame);

@@ -124,7 +124,7 @@ static void run_workloads(void)
     uint32_t selection = bench_selection(boot_options.bench);
     if (selection == 0)
         return;
-    int status = proc_run_init(selection, boot_options.iters);
+    int status = proc_run_init(selection, boot_options.iters, fast_syscalls_enabled());
     check("init-exit", status == 0, (uint32_t)status);
 }
 
@@ -142,6 +142,9 @@ void kmain(void)
     kprintf("cmdline: %s\n", cmdline);
     kprintf("ring %u\n", kernel_rpl);
     descriptors_install();
+    int fast = fast_syscalls_init();
+    if (!boot_options.quiet)
+        kprintf("syscalls: %s\n", fast ? "sysenter/sysexit and int 0x80" : "int 0x80");
     pic_init();
     pit_start(100);
     vmi_activate();

@@ -124,7 +124,7 @@ static void reap(struct proc *p)
     p->state = UNUSED;
 }
 
-int proc_run_init(uint32_t selection, uint32_t iters)
+int proc_run_init(uint32_t selection, uint32_t iters, int fast_syscalls)
 {
     struct proc *init = proc_alloc();
     init->directory = paging_new_address_space();
@@ -134,6 +134,7 @@ int proc_run_init(uint32_t selection, uint32_t iters)
     memset(&frame, 0, sizeof frame);
     frame.eax = selection;
     frame.edx = iters;
+    frame.ecx = (uint32_t)fast_syscalls; /* init's user code then enters with SYSENTER */
     frame.eip = (uint32_t)user_start;
     frame.cs = GDT_USER_CODE | 3;
     frame.eflags = 0x202; /* IF */

@@ -24,8 +24,16 @@
 #define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
 #define WTERMSIG(s) ((s) & 0x7F)
 
+/* Set at start when the kernel enabled SYSENTER: system calls then go through user_sysenter
+ * (user/init.c), which the kernel returns from with SYSEXIT (ECX and EDX are lost). */
+extern uint32_t user_fast_syscalls;
+
 static inline int32_t syscall3(uint32_t n, uint32_t a, uint32_t b, uint32_t c)
 {
+    if (user_fast_syscalls) {
+        __asm__ volatile("call user_sysenter" : "+a"(n), "+c"(b), "+d"(c) : "b"(a) : "memory", "cc");
+        return (int32_t)n;
+    }
     int32_t r;
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory", "cc");
     return r;

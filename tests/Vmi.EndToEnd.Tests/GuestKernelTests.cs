@@ -52,15 +52,16 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
     public void TheNativeRomPatchesEverySiteToACallAndIretToAJump()
     {
         var r = Boot("quiet", RomProfiles.Native().Image);
-        Assert.Matches(@"^VMI: vmi project VMI native ROM \(transparent paravirtualization\) API 3\.0 at 0xc0000; sites: [1-9]\d* call, 1 jump, 0 nop, 0 native$", Summary(r.Output));
+        Assert.Matches(@"^VMI: vmi project VMI native ROM \(transparent paravirtualization\) API 3\.0 at 0xc0000; sites: [1-9]\d* call, 2 jump, 0 nop, 0 native$", Summary(r.Output));
     }
 
     [Fact]
     public void TheNopDemoRomKeepsMostSitesNative()
     {
         var r = Boot("", RomProfiles.NopDemo().Image);
-        Assert.Matches(@"sites: 0 call, 1 jump, \d+ nop, [1-9]\d* native$", Summary(r.Output));
-        Assert.Contains("VMI: jump: 1 calls, 1 sites", r.Output, StringComparison.Ordinal);
+        Assert.Matches(@"sites: 0 call, 2 jump, \d+ nop, [1-9]\d* native$", Summary(r.Output));
+        Assert.Contains("VMI: jump: 2 calls, 2 sites", r.Output, StringComparison.Ordinal); // IRET and SYSEXIT
+        Assert.Contains("syscalls: sysenter/sysexit and int 0x80", r.Output, StringComparison.Ordinal);
     }
 
     [Fact]
