@@ -99,12 +99,11 @@ static uint32_t bench_selection(const char *list)
         while (*end && *end != ',')
             end++;
         size_t n = (size_t)(end - p);
-        int known = n == 3 && strncmp(p, "all", 3) == 0;
+        int all = n == 3 && strncmp(p, "all", 3) == 0, known = all;
         for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; w++) {
-            if (known || (strlen(workloads[w].name) == n && strncmp(p, workloads[w].name, n) == 0)) {
+            if (all || (strlen(workloads[w].name) == n && strncmp(p, workloads[w].name, n) == 0)) {
                 bits |= workloads[w].bit;
-                if (!known)
-                    known = 2;
+                known = 1;
             }
         }
         if (!known && !(n == 4 && strncmp(p, "none", 4) == 0)) {
