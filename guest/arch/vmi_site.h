@@ -41,15 +41,7 @@
 .macro VMI_SITE call, clobbers, native:vararg
 661:
 	\native
-662:
-	.fill -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 1, 0x90
-663:
-	.pushsection .vmi_sites, "a"
-	.long 661b
-	.word \call
-	.byte 663b - 661b
-	.byte \clobbers
-	.popsection
+	VMI_SITE_END \call, \clobbers
 .endm
 
 /* A site of two instructions (the SYSEXIT site is "sti; sysexit"). */
@@ -57,6 +49,11 @@
 661:
 	\first
 	\second
+	VMI_SITE_END \call, \clobbers
+.endm
+
+/* The end of a site that began at label 661: the NOP padding and the record. */
+.macro VMI_SITE_END call, clobbers
 662:
 	.fill -((662b - 661b) < VMI_SITE_MIN_LENGTH) * (VMI_SITE_MIN_LENGTH - (662b - 661b)), 1, 0x90
 663:

@@ -2,6 +2,7 @@
  * activation (before interrupts are first enabled), then the boot self-checks, and the exit
  * through the debug port (0 = every check passed). */
 #include "kernel/kernel.h"
+#include "kernel/uapi.h"
 
 #include "arch/cpu.h"
 #include "arch/descriptors.h"
@@ -40,17 +41,7 @@ static void save_cmdline(void)
     const struct multiboot_info *info = PHYS_TO_VIRT(boot_info_phys);
     if (!(info->flags & MULTIBOOT_INFO_CMDLINE) || info->cmdline == 0)
         return;
-    const char *p = PHYS_TO_VIRT(info->cmdline);
-    while (*p && *p != ' ')
-        p++;
-    while (*p == ' ')
-        p++;
-    size_t n = 0;
-    while (p[n] && n < CMDLINE_MAX - 1) {
-        cmdline[n] = p[n];
-        n++;
-    }
-    cmdline[n] = '\0';
+    multiboot_arguments(PHYS_TO_VIRT(info->cmdline), cmdline, sizeof cmdline);
 }
 
 /* The interrupt-flag operations as a spinlock uses them, and the timer through safe halt. */
@@ -80,14 +71,13 @@ static void boot_checks(void)
     check("paging", (cr0 & 0x80000001u) == 0x80000001u, cr0 >> 31);
 }
 
-/* The workloads by name, as the bit set the init process understands (user/init.c). */
+/* The workloads by name, as the bit set the init process understands (kernel/uapi.h). */
+#define WORKLOAD_ENTRY(name) { #name, WORKLOAD_BIT(name) },
 static const struct {
     const char *name;
     uint32_t bit;
-} workloads[] = {
-    { "syscall", 0x1 }, { "compute", 0x2 }, { "forkwait", 0x4 }, { "ctxsw", 0x8 },   { "pgfault", 0x10 },
-    { "ptemod", 0x20 }, { "divzero", 0x40 }, { "cpuid", 0x80 },   { "irqflags", 0x100 }, { "io", 0x200 },
-};
+} workloads[] = { WORKLOADS(WORKLOAD_ENTRY) };
+#undef WORKLOAD_ENTRY
 
 /* bench=NAME[,NAME...] (or all). An unknown name is reported and fails the boot. */
 static uint32_t bench_selection(const char *list)

@@ -11,20 +11,8 @@
 #include "arch/mmu.h"
 #include "mm/mm.h"
 
-#define SYS_exit 1
-#define SYS_fork 2
-#define SYS_write 4
-#define SYS_waitpid 7
-#define SYS_getpid 20
-#define SYS_brk 45
-#define SYS_mprotect 125
-#define SYS_sched_yield 158
-/* Private calls that run a kernel-side loop for the workloads that measure kernel operations. */
-#define SYS_bench_irqflags 400
-#define SYS_bench_io 401
-#define PROT_WRITE 2
-#define SIGFPE 8
-#define SIGSEGV 11
+#include "kernel/uapi.h"
+
 #define ECHILD 10
 #define EFAULT 14
 #define EAGAIN 11

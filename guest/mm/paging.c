@@ -61,14 +61,21 @@ void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32
     set_pxe(&table(*pde & ~0xFFFu)[(linear >> 12) & 1023], frame | flags, VMI_PAGE_PT);
 }
 
-/* Write permission of one mapped user page of the running address space (mprotect). */
-void paging_protect_user(uint32_t directory, uint32_t linear, int writable)
+/* The entry mapping `linear` in `directory`, or NULL when the page is not mapped. */
+static uint32_t *mapped_pte(uint32_t directory, uint32_t linear)
 {
     uint32_t pde = table(directory)[linear >> 22];
     if (!(pde & PTE_PRESENT))
-        return;
+        return NULL;
     uint32_t *pte = &table(pde & ~0xFFFu)[(linear >> 12) & 1023];
-    if (!(*pte & PTE_PRESENT))
+    return *pte & PTE_PRESENT ? pte : NULL;
+}
+
+/* Write permission of one mapped user page of the running address space (mprotect). */
+void paging_protect_user(uint32_t directory, uint32_t linear, int writable)
+{
+    uint32_t *pte = mapped_pte(directory, linear);
+    if (!pte)
         return;
     uint32_t value = writable ? *pte | PTE_WRITABLE : *pte & ~(uint32_t)PTE_WRITABLE;
     set_pxe(pte, value, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (linear & ~0xFFFu));
@@ -78,11 +85,8 @@ void paging_protect_user(uint32_t directory, uint32_t linear, int writable)
 /* Unmaps one user page of the running address space, if mapped, and frees its frame. */
 void paging_unmap_user(uint32_t directory, uint32_t linear)
 {
-    uint32_t pde = table(directory)[linear >> 22];
-    if (!(pde & PTE_PRESENT))
-        return;
-    uint32_t *pte = &table(pde & ~0xFFFu)[(linear >> 12) & 1023];
-    if (!(*pte & PTE_PRESENT))
+    uint32_t *pte = mapped_pte(directory, linear);
+    if (!pte)
         return;
     uint32_t frame = *pte & ~0xFFFu;
     set_pxe(pte, 0, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (linear & ~0xFFFu));

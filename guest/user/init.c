@@ -2,17 +2,6 @@
  * selection and the iteration count in registers at entry) and exits. */
 #include "user/ulib.h"
 
-#define BENCH_SYSCALL 0x1
-#define BENCH_COMPUTE 0x2
-#define BENCH_FORKWAIT 0x4
-#define BENCH_CTXSW 0x8
-#define BENCH_PGFAULT 0x10
-#define BENCH_PTEMOD 0x20
-#define BENCH_DIVZERO 0x40
-#define BENCH_CPUID 0x80
-#define BENCH_IRQFLAGS 0x100
-#define BENCH_IO 0x200
-
 static void run(const char *name, uint32_t (*bench)(uint32_t), uint32_t iters)
 {
     uint64_t start = user_cycles();
@@ -25,26 +14,11 @@ uint32_t user_fast_syscalls;
 void __attribute__((noreturn, used)) user_main(uint32_t selection, uint32_t iters, uint32_t fast_syscalls)
 {
     user_fast_syscalls = fast_syscalls;
-    if (selection & BENCH_SYSCALL)
-        run("syscall", bench_syscall, iters);
-    if (selection & BENCH_FORKWAIT)
-        run("forkwait", bench_forkwait, iters);
-    if (selection & BENCH_CTXSW)
-        run("ctxsw", bench_ctxsw, iters);
-    if (selection & BENCH_PGFAULT)
-        run("pgfault", bench_pgfault, iters);
-    if (selection & BENCH_PTEMOD)
-        run("ptemod", bench_ptemod, iters);
-    if (selection & BENCH_DIVZERO)
-        run("divzero", bench_divzero, iters);
-    if (selection & BENCH_CPUID)
-        run("cpuid", bench_cpuid, iters);
-    if (selection & BENCH_IRQFLAGS)
-        run("irqflags", bench_irqflags, iters);
-    if (selection & BENCH_IO)
-        run("io", bench_io, iters);
-    if (selection & BENCH_COMPUTE)
-        run("compute", bench_compute, iters);
+#define RUN_IF_SELECTED(name)                                                                      \
+    if (selection & WORKLOAD_BIT(name))                                                            \
+        run(#name, bench_##name, iters);
+    WORKLOADS(RUN_IF_SELECTED)
+#undef RUN_IF_SELECTED
     sys_exit(0);
 }
 

@@ -5,24 +5,7 @@
 
 #include <stdint.h>
 
-#define SYS_exit 1
-#define SYS_fork 2
-#define SYS_write 4
-#define SYS_waitpid 7
-#define SYS_getpid 20
-#define SYS_brk 45
-#define SYS_mprotect 125
-#define SYS_sched_yield 158
-#define SYS_bench_irqflags 400
-#define SYS_bench_io 401
-
-#define PROT_READ 1
-#define PROT_WRITE 2
-
-/* Wait statuses, as Linux encodes them. */
-#define WIFEXITED(s) (((s) & 0x7F) == 0)
-#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
-#define WTERMSIG(s) ((s) & 0x7F)
+#include "kernel/uapi.h"
 
 /* Set at start when the kernel enabled SYSENTER: system calls then go through user_sysenter
  * (user/init.c), which the kernel returns from with SYSEXIT (ECX and EDX are lost). */

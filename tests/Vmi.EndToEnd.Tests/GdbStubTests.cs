@@ -429,7 +429,7 @@ public sealed class GdbStubTests
 
     private static void RunGdbAgainstCli(string gdb, string elf, uint kmain, string serialFile)
     {
-        using var vmi = StartCli("run", elf, "--gdb", "0", "--serial", serialFile);
+        using var vmi = VmiRunner.Start("run", elf, "--gdb", "0", "--serial", serialFile);
         var stderr = new StringBuilder();
         int port = WaitForPortLine(vmi, stderr);
 
@@ -517,24 +517,6 @@ public sealed class GdbStubTests
             .Select(dir => Path.Combine(dir, program))
             .FirstOrDefault(File.Exists);
 
-    private static Process StartCli(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vmi.dll"));
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        return p;
-    }
 
     /// <summary>Reads vmi's stderr up to its "waiting for gdb" line and returns the port it names.</summary>
     private static int WaitForPortLine(Process vmi, StringBuilder stderr)

@@ -72,14 +72,20 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
     }
 
     /// <summary>A native ROM changed at <paramref name="offset"/>; <paramref name="keepChecksum"/> compensates in a reserved header byte.</summary>
-    private static byte[] Broken(int offset, byte value, bool keepChecksum)
+    private static byte[] Broken(int offset, byte value, bool keepChecksum) => NativeRomWith(rom => rom[offset] = value, keepChecksum);
+
+    /// <summary>
+    /// The native ROM after <paramref name="change"/>; with <paramref name="keepChecksum"/> the byte sum
+    /// stays zero, compensated in the reserved header byte 0x0F, so only the change is wrong.
+    /// </summary>
+    private static byte[] NativeRomWith(Action<byte[]> change, bool keepChecksum = true)
     {
         byte[] rom = RomProfiles.Native().Image;
-        int delta = value - rom[offset];
-        rom[offset] = value;
+        int sumBefore = rom.Sum(b => b);
+        change(rom);
         if (keepChecksum)
         {
-            rom[0x0F] = (byte)(rom[0x0F] - delta);
+            rom[0x0F] = (byte)(rom[0x0F] - (rom.Sum(b => b) - sumBefore));
         }
         return rom;
     }
@@ -118,20 +124,18 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
     /// </summary>
     private static byte[] WithAnswer(VmiCall call, uint? stubOffset = null, byte? type = null)
     {
-        VmiRom native = RomProfiles.Native();
-        byte[] rom = native.Image;
-        int entry = native.RelocationTableOffset + (int)call * RelocationInfo.Size;
-        int sumBefore = rom.Sum(b => b);
-        if (stubOffset is uint o)
+        int entry = RomProfiles.Native().RelocationTableOffset + (int)call * RelocationInfo.Size;
+        return NativeRomWith(rom =>
         {
-            BitConverter.TryWriteBytes(rom.AsSpan(entry, 4), o);
-        }
-        if (type is byte t)
-        {
-            rom[entry + 4] = t;
-        }
-        rom[0x0F] = (byte)(rom[0x0F] - (rom.Sum(b => b) - sumBefore));
-        return rom;
+            if (stubOffset is uint o)
+            {
+                BitConverter.TryWriteBytes(rom.AsSpan(entry, 4), o);
+            }
+            if (type is byte t)
+            {
+                rom[entry + 4] = t;
+            }
+        });
     }
 
     [GeneratedRegex(@"^RESULT .*$", RegexOptions.Multiline)]
@@ -181,10 +185,7 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
         // virtual_top 0xC2000000: the hypervisor owns everything above 32 MiB of kernel space, so the
         // kernel maps (of 64 MiB of RAM) only what fits below with its scratch window.
         const uint top = 0xC200_0000;
-        byte[] rom = RomProfiles.Native().Image;
-        int sumBefore = rom.Sum(b => b);
-        BitConverter.TryWriteBytes(rom.AsSpan(0x10, 4), top);
-        rom[0x0F] = (byte)(rom[0x0F] - (rom.Sum(b => b) - sumBefore));
+        byte[] rom = NativeRomWith(rom => BitConverter.TryWriteBytes(rom.AsSpan(0x10, 4), top));
         string[] expected = Results(Boot("quiet bench=all iters=20").Output);
 
         var serial = new MemoryStream();
@@ -212,10 +213,7 @@ public sealed partial class GuestKernelTests(ITestOutputHelper output)
     [Fact]
     public void AVirtualTopThatLeavesTheKernelNoRoomIsRefused()
     {
-        byte[] rom = RomProfiles.Native().Image;
-        int sumBefore = rom.Sum(b => b);
-        BitConverter.TryWriteBytes(rom.AsSpan(0x10, 4), 0xC080_0000u);
-        rom[0x0F] = (byte)(rom[0x0F] - (rom.Sum(b => b) - sumBefore));
+        byte[] rom = NativeRomWith(rom => BitConverter.TryWriteBytes(rom.AsSpan(0x10, 4), 0xC080_0000u));
         var r = Boot("quiet", rom);
         Assert.Equal("VMI: ROM at 0xc0000 rejected: virtual_top 0xc0800000 leaves the kernel no room; sites stay native", Summary(r.Output));
     }

@@ -131,24 +131,7 @@ public sealed partial class SignalTests : IDisposable
             }
         }
 
-        public static Running Start(params string[] args)
-        {
-            var psi = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vmi.dll"));
-            foreach (string a in args)
-            {
-                psi.ArgumentList.Add(a);
-            }
-            var p = Process.Start(psi)!;
-            p.StandardInput.Close();
-            return new Running(p);
-        }
+        public static Running Start(params string[] args) => new(VmiRunner.Start(args));
 
         public void WaitUntil(Func<bool> condition)
         {

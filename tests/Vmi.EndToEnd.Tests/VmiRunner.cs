@@ -34,7 +34,12 @@ internal static class VmiRunner
 
     public sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 
-    public static CliResult Cli(params string[] args)
+    public static CliResult Cli(params string[] args) => Run(VmiStartInfo(args));
+
+    /// <summary>Starts the real vmi with <paramref name="args"/>, stdout and stderr redirected, stdin closed; the caller waits and reads.</summary>
+    public static Process Start(params string[] args) => Start(VmiStartInfo(args));
+
+    private static ProcessStartInfo VmiStartInfo(string[] args)
     {
         var psi = new ProcessStartInfo("dotnet");
         psi.ArgumentList.Add(VmiDll);
@@ -42,7 +47,7 @@ internal static class VmiRunner
         {
             psi.ArgumentList.Add(a);
         }
-        return Run(psi);
+        return psi;
     }
 
     /// <summary>
@@ -67,14 +72,20 @@ internal static class VmiRunner
 
     private static string VmiDll => Path.Combine(AppContext.BaseDirectory, "vmi.dll");
 
-    private static CliResult Run(ProcessStartInfo psi)
+    private static Process Start(ProcessStartInfo psi)
     {
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
         psi.UseShellExecute = false;
-        using var p = Process.Start(psi)!;
+        Process p = Process.Start(psi)!;
         p.StandardInput.Close();
+        return p;
+    }
+
+    private static CliResult Run(ProcessStartInfo psi)
+    {
+        using Process p = Start(psi);
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(60_000))

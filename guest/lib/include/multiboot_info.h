@@ -3,6 +3,7 @@
 #ifndef GUEST_LIB_MULTIBOOT_INFO_H
 #define GUEST_LIB_MULTIBOOT_INFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
@@ -32,5 +33,9 @@ struct multiboot_module {
     uint32_t string;
     uint32_t reserved;
 };
+
+/* Copies the command line minus its first word (the kernel path the loader puts first) into out,
+ * NUL-terminated, at most size - 1 characters (lib/arguments.c). */
+void multiboot_arguments(const char *cmdline, char *out, size_t size);
 
 #endif

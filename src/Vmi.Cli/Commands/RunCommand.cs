@@ -270,27 +270,24 @@ public static class RunCommand
         {
             return null;
         }
-        var loaded = new List<MultibootModule>();
         var limit = new InputLimit((long)ramBytes, "a multiboot module", $"the guest's RAM, {ramBytes >> 20} MiB");
         try
         {
             // Bytes, not the parsed text: module strings reach the kernel unchanged, as with QEMU.
-            foreach ((string path, byte[] text) in ModuleList.Split(RawArguments.OptionValue("--initrd", initrd)))
+            modules = ModuleList.Load(RawArguments.OptionValue("--initrd", initrd), path =>
             {
                 var file = new FileInfo(path);
-                if (!InputFile.TryRead(file, limit, out byte[] bytes, out string error))
+                if (InputFile.TryRead(file, limit, out byte[] bytes, out string error))
                 {
-                    string problem = error.StartsWith(file.FullName + ": ", StringComparison.Ordinal) ? error[(file.FullName.Length + 2)..] : error;
-                    return $"module {loaded.Count}: cannot read '{path}': {problem}";
+                    return bytes;
                 }
-                loaded.Add(new MultibootModule(bytes, text));
-            }
+                throw new IOException(error.StartsWith(file.FullName + ": ", StringComparison.Ordinal) ? error[(file.FullName.Length + 2)..] : error);
+            });
         }
         catch (BootImageException e)
         {
             return e.Message;
         }
-        modules = loaded;
         return null;
     }
 

@@ -54,15 +54,20 @@ public static class ModuleList
         return (path, text);
     }
 
-    /// <summary>Splits the list and reads every module file; a file that cannot be read is a <see cref="BootImageException"/> naming it.</summary>
-    public static IReadOnlyList<MultibootModule> Load(ReadOnlySpan<byte> list)
+    /// <summary>
+    /// Splits the list and reads every module file with <paramref name="read"/> (default: the whole
+    /// file); a file that cannot be read (<paramref name="read"/> throws an I/O error) is a
+    /// <see cref="BootImageException"/> naming it.
+    /// </summary>
+    public static IReadOnlyList<MultibootModule> Load(ReadOnlySpan<byte> list, Func<string, byte[]>? read = null)
     {
+        read ??= File.ReadAllBytes;
         var modules = new List<MultibootModule>();
         foreach (var (path, text) in Split(list))
         {
             try
             {
-                modules.Add(new MultibootModule(File.ReadAllBytes(path), text));
+                modules.Add(new MultibootModule(read(path), text));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {

@@ -8,7 +8,7 @@
 COMMON := ../common
 GUEST_LIB := ../../../guest/lib
 COMMON_C_SOURCES := uart.c
-LIB_C_SOURCES := printf.c libc.c div64.c
+LIB_C_SOURCES := printf.c libc.c div64.c arguments.c
 COMMON_ASM_SOURCES := multiboot.S
 COMMON_HEADERS := $(wildcard $(COMMON)/include/*.h) $(wildcard $(GUEST_LIB)/include/*.h)
 COMMON_OBJECTS := $(addprefix $(O)/common/,$(COMMON_ASM_SOURCES:.S=.o) $(COMMON_C_SOURCES:.c=.o) $(LIB_C_SOURCES:.c=.o))

@@ -35,17 +35,7 @@ static void save_arguments(const struct multiboot_info *info)
 {
     if (!(info->flags & MULTIBOOT_INFO_CMDLINE) || info->cmdline == 0)
         return;
-    const char *p = (const char *)info->cmdline;
-    while (*p && *p != ' ')
-        p++;
-    while (*p == ' ')
-        p++;
-    size_t n = 0;
-    while (p[n] && n < CMDLINE_MAX - 1) {
-        cmdline[n] = p[n];
-        n++;
-    }
-    cmdline[n] = '\0';
+    multiboot_arguments((const char *)info->cmdline, cmdline, sizeof cmdline);
 }
 
 static uint32_t parse_decimal(const char *s)
