@@ -51,9 +51,6 @@ public sealed unsafe partial class Cpu
 
     public ICpuPlatform Platform { get; set; }
 
-    /// <summary>A hypervisor's view of guest events; null on bare hardware.</summary>
-    public ICpuIntercepts? Intercepts { get; set; }
-
     /// <summary>INT n vector that counts as a hypercall for <see cref="ICpuIntercepts"/> (-1: none).</summary>
     public int HypercallVector { get; set; } = -1;
 
@@ -97,10 +94,12 @@ public sealed unsafe partial class Cpu
         tlb = (uint*)NativeMemory.AllocZeroed(TlbEntries, sizeof(uint));
         tlbFilled = new int[TlbFillListCapacity];
         blocks = new BlockCache(memory);
+        blocks.Flushed = () => CodeInvalidated?.Invoke(uint.MaxValue);
         decoder16 = Iced.Intel.Decoder.Create(16, codeReader, DecoderOptions.None);
         decoder32 = Iced.Intel.Decoder.Create(32, codeReader, DecoderOptions.None);
         memory.CodeWritten = OnCodeWritten;
         memory.TrapsChanged = FlushTlbAll;
+        memory.StoreWatched = OnStoreWatched;
         Reset();
     }
 
@@ -132,6 +131,7 @@ public sealed unsafe partial class Cpu
         Cpl = 0;
         Halted = false;
         pendingFault = default;
+        injectionPending = hasFaultInstruction = false;
         interruptShadow = debugShadow = midRepeat = false;
         pendingDebug = 0;
         for (int i = 0; i < 4; i++)
@@ -203,6 +203,7 @@ public sealed unsafe partial class Cpu
     internal void SetCpl(int cpl)
     {
         Cpl = cpl;
+        csMode = (csMode & 1) | (cpl == 3 ? 2u : 0u);
         tlbReadMask = cpl == 3 ? TlbReadUser : TlbReadSuper;
         tlbWriteMask = cpl == 3 ? TlbWriteUser : TlbWriteSuper;
     }
@@ -223,10 +224,14 @@ public sealed unsafe partial class Cpu
         segFast = fast;
         stackMask = segs[SegReg.Ss].Big ? 0xFFFF_FFFFu : 0xFFFFu;
         csBase = segs[SegReg.Cs].Base;
-        csMode = segs[SegReg.Cs].Big ? 1u : 0u;
+        csMode = (segs[SegReg.Cs].Big ? 1u : 0u) | (Cpl == 3 ? 2u : 0u);
     }
 
-    /// <summary>CS base and code size (1 = 32-bit), cached for the block lookup; every CS load ends in RecomputeSegFast.</summary>
+    /// <summary>
+    /// CS base, and the block key's mode: bit 0 code size (1 = 32-bit), bit 1 CPL 3 (the same bytes
+    /// run by the kernel and by a user program are two blocks, so a binary translator sees the
+    /// kernel's); cached for the block lookup. Every CS load ends in RecomputeSegFast.
+    /// </summary>
     internal uint csBase, csMode;
 
     /// <summary>ESP mask: 0xFFFF when SS is a 16-bit stack (real mode or B=0).</summary>
@@ -245,6 +250,7 @@ public sealed unsafe partial class Cpu
     internal int Fault(int vector, uint errorCode = 0, bool hasError = false)
     {
         pendingFault = new CpuFault(vector, hasError, errorCode);
+        hasFaultInstruction = false;
         return Status.Fault;
     }
 
@@ -269,8 +275,8 @@ public struct CpuCounters
     public long SelfModifyingWrites;
 }
 
-/// <summary>A guest exception waiting to be delivered.</summary>
-public readonly record struct CpuFault(int Vector, bool HasError, uint ErrorCode);
+/// <summary>A guest exception waiting to be delivered; for #PF, <paramref name="Address"/> is what CR2 gets on delivery.</summary>
+public readonly record struct CpuFault(int Vector, bool HasError, uint ErrorCode, uint Address = 0);
 
 /// <summary>Statuses an instruction handler returns to the block loop.</summary>
 internal static class Status

@@ -28,6 +28,9 @@ public sealed unsafe partial class Cpu
     /// <summary>Instructions left to run in the current block; zeroed to leave the block early (SMC, stop).</summary>
     internal int execLimit;
 
+    /// <summary>Length of the instruction whose fault is being delivered (0: a fetch fault), for <see cref="ExceptionEvent.InstructionLength"/>.</summary>
+    private int faultingLength;
+
     /// <summary>Set by STI, MOV SS and POP SS: no interrupt before the next instruction has run.</summary>
     internal bool interruptShadow;
 
@@ -72,6 +75,11 @@ public sealed unsafe partial class Cpu
                 debugShadow = false;
                 remaining = 1;
             }
+            else if (injectionPending)
+            {
+                DeliverInjected();
+                if (stopRequested) return TakeStop();
+            }
             else if (InterruptLine && (flagsRest & EFlags.IF) != 0)
             {
                 DeliverExternalInterrupt();
@@ -94,6 +102,7 @@ public sealed unsafe partial class Cpu
             if (blockIndex < 0)
             {
                 if (stopRequested) return TakeStop();
+                faultingLength = 0;
                 DeliverPendingFault();
                 if (stopRequested) return TakeStop();
                 continue;
@@ -102,7 +111,7 @@ public sealed unsafe partial class Cpu
             ref Block b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(blocks.Slots), blockIndex);
             int first = b.First;
             execLimit = (int)Math.Min(b.Count, remaining);
-            uint eipMask = csMode == 1 ? 0xFFFF_FFFFu : 0xFFFFu;
+            uint eipMask = (csMode & 1) != 0 ? 0xFFFF_FFFFu : 0xFFFFu;
             int done = 0;
             int status = Status.Next;
             while (done < execLimit)
@@ -120,6 +129,7 @@ public sealed unsafe partial class Cpu
                 {
                     done++;
                 }
+                faultingLength = u.Length;
                 break;
             }
             InstructionsRetired += done;
@@ -216,11 +226,23 @@ public sealed unsafe partial class Cpu
             return (e >> 12) == b.Page2;
         }
         CpuFault savedFault = pendingFault;
-        uint savedCr2 = Cr2;
-        bool ok = Translate(lin2, Access.Execute, Cpl == 3, out uint p) && (p >> 12) == b.Page2;
+        bool ok = ProbeFetch(lin2, out uint p) && (p >> 12) == b.Page2;
         pendingFault = savedFault;
-        Cr2 = savedCr2;
         return ok;
+    }
+
+    /// <summary>
+    /// A look at the next page while decoding. Under a backend's translation it is a side-effect
+    /// free peek: a shadow monitor must not count a fault, or fill an entry, for a page the guest
+    /// may never execute.
+    /// </summary>
+    private bool ProbeFetch(uint lin2, out uint phys)
+    {
+        if (paging is { } p && (Cr0Value & Cr0Bits.PG) != 0)
+        {
+            return p.TryTranslateNoSideEffects(this, lin2, out phys);
+        }
+        return Translate(lin2, Access.Execute, Cpl == 3, out phys);
     }
 
     private bool DecodeBlock(ref Block b, uint lin, uint phys, uint mode)
@@ -237,8 +259,7 @@ public sealed unsafe partial class Cpu
         uint lin2 = (lin & ~0xFFFu) + 0x1000;
         uint phys2 = uint.MaxValue;
         CpuFault savedFault = pendingFault;
-        uint savedCr2 = Cr2;
-        bool secondOk = Translate(lin2, Access.Execute, Cpl == 3, out uint p2);
+        bool secondOk = ProbeFetch(lin2, out uint p2);
         if (secondOk)
         {
             phys2 = p2;
@@ -248,12 +269,9 @@ public sealed unsafe partial class Cpu
             }
             avail = inPage + 15;
         }
-        CpuFault secondFault = pendingFault;
         pendingFault = savedFault;
-        uint secondCr2 = Cr2;
-        Cr2 = savedCr2;
 
-        Decoder decoder = mode == 1 ? decoder32 : decoder16;
+        Decoder decoder = (mode & 1) != 0 ? decoder32 : decoder16;
         codeReader.Reset(codeBuffer, avail);
         decoder.IP = Eip;
         int count = 0;
@@ -270,9 +288,12 @@ public sealed unsafe partial class Cpu
                     // The first instruction runs into a page we cannot fetch: that is its #PF.
                     if (!secondOk)
                     {
-                        pendingFault = secondFault;
-                        Cr2 = secondCr2;
-                        return false;
+                        // Now the fetch really happens: translate for real, which raises its #PF.
+                        if (!Translate(lin2, Access.Execute, Cpl == 3, out _))
+                        {
+                            return false;
+                        }
+                        pendingFault = savedFault;
                     }
                     ins = default;
                 }

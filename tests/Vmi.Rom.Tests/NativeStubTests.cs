@@ -497,7 +497,7 @@ public sealed class NativeStubTests
             }),
             new Scenario("dr5 with CR4.DE", a => a.mov(dr5, edx))
             {
-                Eax = 5, Edx = 0x0BAD_0005, Prepare = m => m.Cpu.WriteCr4(M.BaseCr4 | Cr4Bits.DE),
+                Eax = 5, Edx = 0x0BAD_0005, Prepare = m => m.Cpu.TrySetControlRegister(4, M.BaseCr4 | Cr4Bits.DE),
                 Ending = Ending.Faults, FaultVector = Vectors.UD, Expect = m => ExpectFaultAt(m, Vectors.UD, 0x23),
             },
         ]);
@@ -510,7 +510,7 @@ public sealed class NativeStubTests
             }),
             new Scenario("dr4 with CR4.DE", a => a.mov(eax, dr4))
             {
-                Eax = 4, Prepare = m => m.Cpu.WriteCr4(M.BaseCr4 | Cr4Bits.DE),
+                Eax = 4, Prepare = m => m.Cpu.TrySetControlRegister(4, M.BaseCr4 | Cr4Bits.DE),
                 Ending = Ending.Faults, FaultVector = Vectors.UD, Expect = m => ExpectFaultAt(m, Vectors.UD, 0x21),
             },
         ]);
@@ -547,7 +547,7 @@ public sealed class NativeStubTests
 
         Add(t, VmiCall.Clts, new Scenario("TS set", a => a.clts())
         {
-            Prepare = m => m.Cpu.WriteCr0(M.BaseCr0 | Cr0Bits.TS),
+            Prepare = m => m.Cpu.TrySetControlRegister(0, M.BaseCr0 | Cr0Bits.TS),
             Expect = m => Assert.Equal(M.BaseCr0, m.Cpu.Cr0),
         });
 
@@ -755,7 +755,7 @@ public sealed class NativeStubTests
             {
                 // Without PGE no entry is global and a CR3 reload flushes everything.
                 Eax = CallArguments.FlushTlbNonGlobal | CallArguments.FlushTlbGlobal,
-                Prepare = m => m.Cpu.WriteCr4(0),
+                Prepare = m => m.Cpu.TrySetControlRegister(4, 0),
                 Expect = m =>
                 {
                     Assert.Equal((false, false, false), (m.Cpu.TlbHasEntry(M.ProbeA), m.Cpu.TlbHasEntry(M.ProbeB), m.Cpu.TlbHasEntry(M.ProbeGlobal)));

@@ -39,8 +39,8 @@ internal sealed class RomMachine
             {
                 Memory.Write32(PageTables + 0x1000 + (((alias >> 12) & 0x3FF) + i) * 4, (RomPhysical + (i << 12)) | 3);
             }
-            Cpu.WriteCr3(PageDirectory);
-            Cpu.WriteCr0(Cpu.Cr0 | Cr0Bits.PG);
+            Cpu.TrySetControlRegister(3, PageDirectory);
+            Cpu.TrySetControlRegister(0, Cpu.Cr0 | Cr0Bits.PG);
             RomLinear = alias;
         }
     }

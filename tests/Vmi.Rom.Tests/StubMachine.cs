@@ -89,7 +89,7 @@ internal sealed class StubMachine
         Cpu.Idtr = new TableRegister { Base = Idt, Limit = IdtLimit };
         Cpu.Ldtr = new TableRegister { Selector = LdtASel, Base = LdtA, Limit = LdtLimit, Type = 2 };
         Cpu.Tr = new TableRegister { Selector = TssASel, Base = TssA, Limit = TssLimit, Type = 0xB };
-        Require(Cpu.WriteCr3(PageDirA) == 0 && Cpu.WriteCr4(BaseCr4) == 0 && Cpu.WriteCr0(BaseCr0) == 0, "base control registers refused");
+        Require(Cpu.TrySetControlRegister(3, PageDirA) && Cpu.TrySetControlRegister(4, BaseCr4) && Cpu.TrySetControlRegister(0, BaseCr0), "base control registers refused");
         Cpu.Cr2 = BaseCr2;
         for (int i = 0; i < 8; i++)
         {

@@ -37,6 +37,9 @@ internal sealed class BlockCache
 
     public long Flushes { get; private set; }
 
+    /// <summary>Told when every block is dropped at once (the CPU passes it on as <c>Cpu.CodeInvalidated</c>).</summary>
+    public Action? Flushed { get; set; }
+
     public static int SlotOf(uint physEip, uint mode) =>
         (int)((physEip ^ (physEip >> SlotBits) ^ (mode << 7)) & ((1u << SlotBits) - 1));
 
@@ -58,6 +61,7 @@ internal sealed class BlockCache
         Array.Clear(Slots);
         poolUsed = 0;
         Flushes++;
+        Flushed?.Invoke();
     }
 
     public uint GenerationOf(uint page) => page < (uint)memory.Generation.Length ? memory.Generation[page] : 0;

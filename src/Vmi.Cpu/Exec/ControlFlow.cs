@@ -109,8 +109,8 @@ public sealed unsafe partial class Cpu
             softwareInterruptTaken = true;
             return Status.Jump;
         }
-        if (HypercallVector >= 0 && u.Imm == (uint)HypercallVector && Intercepts != null
-            && Intercept(SensitiveOp.SoftwareInterruptHypercall, ref u, u.Imm) is int st)
+        if (HypercallVector >= 0 && u.Imm == (uint)HypercallVector && Wants(SensitiveOp.SoftwareInterruptHypercall)
+            && Intercept(Describe(SensitiveOp.SoftwareInterruptHypercall, ref u) with { Operand = u.Imm, Value = R(Reg.Eax) }) is int st)
         {
             return st;
         }

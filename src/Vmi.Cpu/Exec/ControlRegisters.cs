@@ -7,9 +7,10 @@ public sealed unsafe partial class Cpu
 {
     internal int MovToCr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
         uint v = R(u.M);
-        if (Intercepts != null && Intercept(SensitiveOp.MovToCr, ref u, u.R) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.MovToCr, ref u) with { Operand = u.R, Value = v, Register = u.M };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.MovToCr) && Intercept(e) is int st) return st;
         switch (u.R)
         {
             case 0: return WriteCr0(v);
@@ -22,8 +23,9 @@ public sealed unsafe partial class Cpu
 
     internal int MovFromCr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.MovFromCr, ref u, u.R) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.MovFromCr, ref u) with { Operand = u.R, Register = u.M };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.MovFromCr) && Intercept(e) is int st) return st;
         switch (u.R)
         {
             case 0: R(u.M) = Cr0Value; break;
@@ -36,7 +38,7 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>Writes CR0 with the architectural checks; flushes the TLB when PG, WP or PE change.</summary>
-    public int WriteCr0(uint v)
+    internal int WriteCr0(uint v)
     {
         v |= Cr0Bits.ET;
         if ((v & Cr0Bits.PG) != 0 && (v & Cr0Bits.PE) == 0) return FaultGp();
@@ -55,14 +57,14 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
-    public int WriteCr3(uint v)
+    internal int WriteCr3(uint v)
     {
         Cr3Value = v;
         FlushTlb(keepGlobal: true);
         return Status.Next;
     }
 
-    public int WriteCr4(uint v)
+    internal int WriteCr4(uint v)
     {
         const uint supported = Cr4Bits.TSD | Cr4Bits.DE | Cr4Bits.PSE | Cr4Bits.PGE | Cr4Bits.PCE | Cr4Bits.MCE;
         // PAE, VME and PVI are not implemented (CPUID does not report them): setting one (or any
@@ -77,8 +79,9 @@ public sealed unsafe partial class Cpu
 
     internal int MovToDr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.MovToDr, ref u, u.R) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.MovToDr, ref u) with { Operand = u.R, Value = R(u.M), Register = u.M };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.MovToDr) && Intercept(e) is int st) return st;
         int n = u.R;
         if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
         if (n > 7) return FaultUd();
@@ -97,8 +100,9 @@ public sealed unsafe partial class Cpu
 
     internal int MovFromDr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.MovFromDr, ref u, u.R) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.MovFromDr, ref u) with { Operand = u.R, Register = u.M };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.MovFromDr) && Intercept(e) is int st) return st;
         int n = u.R;
         if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
         if (n > 7) return FaultUd();
@@ -109,25 +113,26 @@ public sealed unsafe partial class Cpu
 
     internal int Invlpg(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
         uint lin = segs[u.Seg].Base + Ea(ref u);
-        if (Intercepts != null && Intercept(SensitiveOp.Invlpg, ref u, lin) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.Invlpg, ref u) with { Address = lin, IsMemoryOperand = true };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.Invlpg) && Intercept(e) is int st) return st;
         InvalidatePage(lin);
         return Status.Next;
     }
 
     internal int Clts(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.Clts, ref u, 0) is int st) return st;
+        if (!PrivilegedOk) return PrivilegeFault(Describe(SensitiveOp.Clts, ref u));
+        if (Wants(SensitiveOp.Clts) && Intercept(SensitiveOp.Clts, ref u) is int st) return st;
         Cr0Value &= ~Cr0Bits.TS;
         return Status.Next;
     }
 
     internal int CacheControl(ref Uop u, SensitiveOp op)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(op, ref u, 0) is int st) return st;
+        if (!PrivilegedOk) return PrivilegeFault(Describe(op, ref u));
+        if (Wants(op) && Intercept(op, ref u) is int st) return st;
         return Status.Next;
     }
 }

@@ -194,7 +194,11 @@ public sealed unsafe partial class Cpu
     /// <summary>MOV r/m, Sreg: a register destination gets the selector zero-extended (32-bit operand on P6+).</summary>
     internal int MovFromSeg(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.MovFromSeg, ref u, u.R) is int st) return st;
+        if (Wants(SensitiveOp.MovFromSeg)
+            && Intercept(Describe(SensitiveOp.MovFromSeg, ref u) with { Operand = u.R, Register = u.IsMem ? -1 : u.M, IsMemoryOperand = u.IsMem, Address = u.IsMem ? segs[u.Seg].Base + Ea(ref u) : 0, Size = u.IsMem ? 2 : u.Size }) is int st)
+        {
+            return st;
+        }
         uint sel = segs[u.R].Selector;
         if (u.IsMem) return WriteMem(ref u, 2, sel) ? Status.Next : Status.Fault;
         SetReg(u.Size, u.M, sel);
@@ -204,7 +208,6 @@ public sealed unsafe partial class Cpu
     internal int MovToSeg(ref Uop u)
     {
         if (u.R == SegReg.Cs || u.R > SegReg.Gs) return FaultUd();
-        if (Intercepts != null && Intercept(SensitiveOp.MovToSeg, ref u, u.R) is int st) return st;
         uint sel;
         if (u.IsMem)
         {
@@ -214,6 +217,7 @@ public sealed unsafe partial class Cpu
         {
             sel = GetReg(2, u.M);
         }
+        if (Wants(SensitiveOp.MovToSeg) && Intercept(Describe(SensitiveOp.MovToSeg, ref u) with { Operand = u.R, Value = sel }) is int st) return st;
         int r = LoadSegment(u.R, (ushort)sel);
         if (r == Status.Next && u.R == SegReg.Ss) interruptShadow = debugShadow = true;
         return r;

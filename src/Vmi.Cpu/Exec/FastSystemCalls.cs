@@ -8,8 +8,8 @@ public sealed unsafe partial class Cpu
     /// <summary>SYSENTER: flat ring-0 CS/SS derived from SYSENTER_CS; #GP(0) if it is null or in real mode.</summary>
     internal int Sysenter(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Sysenter, ref u, 0) is int st) return st;
         if (!ProtectedMode || (SysenterCs & 0xFFFC) == 0) return FaultGp();
+        if (Wants(SensitiveOp.Sysenter) && Intercept(SensitiveOp.Sysenter, ref u) is int st) return st;
         flagsRest &= ~(EFlags.VM | EFlags.IF | EFlags.RF);
         ushort cs = (ushort)(SysenterCs & 0xFFFC);
         segs[SegReg.Cs] = new SegmentCache { Selector = cs, Base = 0, Limit = 0xFFFF_FFFF, Attributes = 0xC09B, Usable = true };
@@ -24,8 +24,9 @@ public sealed unsafe partial class Cpu
     /// <summary>SYSEXIT: to ring 3 with flat CS = SYSENTER_CS+16, SS = +24; EIP = EDX, ESP = ECX.</summary>
     internal int Sysexit(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Sysexit, ref u, 0) is int st) return st;
-        if (!ProtectedMode || Cpl != 0 || (SysenterCs & 0xFFFC) == 0) return FaultGp();
+        if (!ProtectedMode || (SysenterCs & 0xFFFC) == 0) return FaultGp();
+        if (Cpl != 0) return PrivilegeFault(Describe(SensitiveOp.Sysexit, ref u));
+        if (Wants(SensitiveOp.Sysexit) && Intercept(SensitiveOp.Sysexit, ref u) is int st) return st;
         ushort cs = (ushort)((SysenterCs + 16) | 3);
         segs[SegReg.Cs] = new SegmentCache { Selector = cs, Base = 0, Limit = 0xFFFF_FFFF, Attributes = 0xC0FB, Usable = true };
         segs[SegReg.Ss] = new SegmentCache { Selector = (ushort)((SysenterCs + 24) | 3), Base = 0, Limit = 0xFFFF_FFFF, Attributes = 0xC0F3, Usable = true };
@@ -39,7 +40,8 @@ public sealed unsafe partial class Cpu
     /// <summary>VMCALL/VMMCALL: a hypercall if a hypervisor claims it, otherwise #UD as on a CPU outside VMX/SVM guest mode.</summary>
     internal int Vmcall(ref Uop u)
     {
-        if (Intercepts != null && Intercept(u.Sub == 0 ? SensitiveOp.Vmcall : SensitiveOp.Vmmcall, ref u, R(Reg.Eax)) is int st) return st;
+        SensitiveOp op = u.Sub == 0 ? SensitiveOp.Vmcall : SensitiveOp.Vmmcall;
+        if (Wants(op) && Intercept(Describe(op, ref u) with { Value = R(Reg.Eax) }) is int st) return st;
         return FaultUd();
     }
 

@@ -51,8 +51,9 @@ public sealed unsafe partial class Cpu
     internal int In(ref Uop u)
     {
         ushort port = (u.Flags & UopFlags.HasImm) != 0 ? (ushort)u.Imm : (ushort)R(Reg.Edx);
-        if (!CheckIoPermission(port, u.Size)) return Status.Fault;
-        if (Intercepts != null && Intercept(SensitiveOp.PortIn, ref u, port) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.PortIn, ref u) with { Operand = port, Size = u.Size };
+        if (!CheckIoPermission(port, u.Size)) return AttachInstruction(e);
+        if (Wants(SensitiveOp.PortIn) && Intercept(e) is int st) return st;
         SetReg(u.Size, Reg.Eax, PortIn(port, u.Size));
         return Status.Next;
     }
@@ -60,8 +61,9 @@ public sealed unsafe partial class Cpu
     internal int Out(ref Uop u)
     {
         ushort port = (u.Flags & UopFlags.HasImm) != 0 ? (ushort)u.Imm : (ushort)R(Reg.Edx);
-        if (!CheckIoPermission(port, u.Size)) return Status.Fault;
-        if (Intercepts != null && Intercept(SensitiveOp.PortOut, ref u, port) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.PortOut, ref u) with { Operand = port, Size = u.Size, Value = GetReg(u.Size, Reg.Eax) };
+        if (!CheckIoPermission(port, u.Size)) return AttachInstruction(e);
+        if (Wants(SensitiveOp.PortOut) && Intercept(e) is int st) return st;
         PortOut(port, u.Size, GetReg(u.Size, Reg.Eax));
         return Status.Next;
     }

@@ -34,7 +34,7 @@ public sealed unsafe partial class Cpu
 
     internal int PushSeg(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.MovFromSeg, ref u, u.R) is int st) return st;
+        if (Wants(SensitiveOp.MovFromSeg) && Intercept(Describe(SensitiveOp.MovFromSeg, ref u) with { Operand = u.R, Size = u.Size, Register = -1 }) is int st) return st;
         // A 32-bit push of a segment register writes only the low word on modern parts; the i386
         // wrote 32 bits. Writing the zero-extended selector is what gcc-compiled code can observe.
         return Push(u.Size, segs[u.R].Selector) ? Status.Next : Status.Fault;
@@ -66,8 +66,8 @@ public sealed unsafe partial class Cpu
     internal int PopSeg(ref Uop u)
     {
         if (u.R == SegReg.Cs) return FaultUd();
-        if (Intercepts != null && Intercept(SensitiveOp.MovToSeg, ref u, u.R) is int st) return st;
         if (!Peek(u.Size, 0, out uint v)) return Status.Fault;
+        if (Wants(SensitiveOp.MovToSeg) && Intercept(Describe(SensitiveOp.MovToSeg, ref u) with { Operand = u.R, Value = v & 0xFFFF, Size = u.Size }) is int st) return st;
         int r = LoadSegment(u.R, (ushort)v);
         if (r != Status.Next) return r;
         R(Reg.Esp) = StepEsp(R(Reg.Esp), u.Size);
@@ -110,7 +110,7 @@ public sealed unsafe partial class Cpu
 
     internal int Pushf(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Pushf, ref u, 0) is int st) return st;
+        if (Wants(SensitiveOp.Pushf) && Intercept(Describe(SensitiveOp.Pushf, ref u) with { Size = u.Size }) is int st) return st;
         // The pushed image has VM and RF cleared. PUSHF reveals the real IF at any CPL: that is
         // the non-trapping sensitive behaviour a ring-1 kernel under binary translation trips on.
         uint image = Eflags & ~(EFlags.VM | EFlags.RF);
@@ -119,8 +119,8 @@ public sealed unsafe partial class Cpu
 
     internal int Popf(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Popf, ref u, 0) is int st) return st;
         if (!Peek(u.Size, 0, out uint v)) return Status.Fault;
+        if (Wants(SensitiveOp.Popf) && Intercept(Describe(SensitiveOp.Popf, ref u) with { Value = v, Size = u.Size }) is int st) return st;
         R(Reg.Esp) = StepEsp(R(Reg.Esp), u.Size);
         WriteFlagsFromPopf(v, u.Size);
         return Status.Next;

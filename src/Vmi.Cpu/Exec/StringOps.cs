@@ -25,7 +25,10 @@ public sealed unsafe partial class Cpu
         if (kind is StringKind.Ins or StringKind.Outs)
         {
             ushort port = (ushort)R(Reg.Edx);
-            if (!CheckIoPermission(port, size)) return Status.Fault;
+            if (!CheckIoPermission(port, size))
+            {
+                return AttachInstruction(Describe(kind == StringKind.Ins ? SensitiveOp.StringPortIn : SensitiveOp.StringPortOut, ref u) with { Operand = port, Size = size });
+            }
         }
 
         // Iterations this execution may run: what is left of the run (the REP is first in its block, so

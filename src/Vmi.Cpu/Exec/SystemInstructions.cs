@@ -13,21 +13,6 @@ public sealed unsafe partial class Cpu
 {
     internal const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
 
-    /// <summary>Asks the hypervisor about an instruction; null means "do what the hardware does".</summary>
-    internal int? Intercept(SensitiveOp op, ref Uop u, uint operand)
-    {
-        var e = new SensitiveEvent(op, Eip, Cpl, (Code)u.Code, operand);
-        switch (Intercepts!.OnInstruction(this, in e))
-        {
-            case InterceptAction.Default: return null;
-            case InterceptAction.Handled: return Status.Next;
-            case InterceptAction.Resume: return Status.Jump;
-            default:
-                RequestStop(CpuExitReason.InterceptStop, $"stopped by the hypervisor at {op} (eip 0x{Eip:X8})");
-                return Status.Abort;
-        }
-    }
-
     private bool PrivilegedOk => !ProtectedMode || Cpl == 0;
 
     internal int FlagOpHandler(ref Uop u)
@@ -46,16 +31,16 @@ public sealed unsafe partial class Cpu
     /// <summary>CLI/STI fault with #GP(0) when CPL &gt; IOPL (no VME/PVI in this CPU).</summary>
     internal int Cli(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Cli, ref u, 0) is int st) return st;
-        if (ProtectedMode && Cpl > Iopl) return FaultGp();
+        if (ProtectedMode && Cpl > Iopl) return PrivilegeFault(Describe(SensitiveOp.Cli, ref u));
+        if (Wants(SensitiveOp.Cli) && Intercept(SensitiveOp.Cli, ref u) is int st) return st;
         flagsRest &= ~EFlags.IF;
         return Status.Next;
     }
 
     internal int Sti(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Sti, ref u, 0) is int st) return st;
-        if (ProtectedMode && Cpl > Iopl) return FaultGp();
+        if (ProtectedMode && Cpl > Iopl) return PrivilegeFault(Describe(SensitiveOp.Sti, ref u));
+        if (Wants(SensitiveOp.Sti) && Intercept(SensitiveOp.Sti, ref u) is int st) return st;
         // STI delays interrupt recognition by one instruction (so "sti; hlt" cannot miss a wakeup).
         if (!IF) interruptShadow = true;
         flagsRest |= EFlags.IF;
@@ -64,8 +49,8 @@ public sealed unsafe partial class Cpu
 
     internal int Hlt(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.Hlt, ref u, 0) is int st) return st;
+        if (!PrivilegedOk) return PrivilegeFault(Describe(SensitiveOp.Hlt, ref u));
+        if (Wants(SensitiveOp.Hlt) && Intercept(SensitiveOp.Hlt, ref u) is int st) return st;
         Halted = true;
         Eip = NextEip(ref u);
         return Status.Exit;
@@ -73,7 +58,7 @@ public sealed unsafe partial class Cpu
 
     internal int Cpuid(ref Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Cpuid, ref u, R(Reg.Eax)) is int st) return st;
+        if (Wants(SensitiveOp.Cpuid) && Intercept(Describe(SensitiveOp.Cpuid, ref u) with { Value = R(Reg.Eax), ValueHigh = R(Reg.Ecx) }) is int st) return st;
         CpuidResult(R(Reg.Eax), R(Reg.Ecx), out uint a, out uint b, out uint c, out uint d);
         R(Reg.Eax) = a;
         R(Reg.Ebx) = b;
@@ -139,8 +124,8 @@ public sealed unsafe partial class Cpu
 
     internal int Rdtsc(ref Uop u)
     {
-        if ((Cr4Value & Cr4Bits.TSD) != 0 && !PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.Rdtsc, ref u, 0) is int st) return st;
+        if ((Cr4Value & Cr4Bits.TSD) != 0 && !PrivilegedOk) return PrivilegeFault(Describe(SensitiveOp.Rdtsc, ref u));
+        if (Wants(SensitiveOp.Rdtsc) && Intercept(SensitiveOp.Rdtsc, ref u) is int st) return st;
         ulong tsc = Platform.TimestampCounter + tscOffset;
         R(Reg.Eax) = (uint)tsc;
         R(Reg.Edx) = (uint)(tsc >> 32);
@@ -155,8 +140,9 @@ public sealed unsafe partial class Cpu
 
     internal int Rdmsr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.Rdmsr, ref u, R(Reg.Ecx)) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.Rdmsr, ref u) with { Operand = R(Reg.Ecx) };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.Rdmsr) && Intercept(e) is int st) return st;
         if (!TryReadMsr(R(Reg.Ecx), out ulong v)) return FaultGp();
         R(Reg.Eax) = (uint)v;
         R(Reg.Edx) = (uint)(v >> 32);
@@ -165,8 +151,9 @@ public sealed unsafe partial class Cpu
 
     internal int Wrmsr(ref Uop u)
     {
-        if (!PrivilegedOk) return FaultGp();
-        if (Intercepts != null && Intercept(SensitiveOp.Wrmsr, ref u, R(Reg.Ecx)) is int st) return st;
+        SensitiveEvent e = Describe(SensitiveOp.Wrmsr, ref u) with { Operand = R(Reg.Ecx), Value = R(Reg.Eax), ValueHigh = R(Reg.Edx) };
+        if (!PrivilegedOk) return PrivilegeFault(e);
+        if (Wants(SensitiveOp.Wrmsr) && Intercept(e) is int st) return st;
         return TryWriteMsr(R(Reg.Ecx), ((ulong)R(Reg.Edx) << 32) | R(Reg.Eax)) ? Status.Next : FaultGp();
     }
 

@@ -25,6 +25,10 @@ public sealed unsafe partial class Cpu
     internal bool Translate(uint linear, Access access, bool user, out uint physical)
     {
         Counters.TlbMisses++;
+        if (paging is not null)
+        {
+            return TranslateThroughBackend(linear, access, user, out physical);
+        }
         if ((Cr0Value & Cr0Bits.PG) == 0)
         {
             physical = linear;
@@ -36,7 +40,7 @@ public sealed unsafe partial class Cpu
         }
         Counters.PageWalks++;
         bool write = access == Access.Write;
-        uint pdeAddr = (WalkRoot & 0xFFFF_F000) | ((linear >> 20) & 0xFFC);
+        uint pdeAddr = (Cr3Value & 0xFFFF_F000) | ((linear >> 20) & 0xFFC);
         uint pde = Memory.Read32(pdeAddr);
         if ((pde & PteP) == 0)
         {
@@ -56,7 +60,7 @@ public sealed unsafe partial class Cpu
             uint newPde = pde | PteA | (write ? PteD : 0);
             if (newPde != pde)
             {
-                Memory.GuestWrite(pdeAddr, 4, newPde);
+                Memory.WriteUnwatched(pdeAddr, 4, newPde);
             }
             dirty = (newPde & PteD) != 0;
             frame = (pde & 0xFFC0_0000) | (linear & 0x003F_F000);
@@ -78,12 +82,12 @@ public sealed unsafe partial class Cpu
             }
             if ((pde & PteA) == 0)
             {
-                Memory.GuestWrite(pdeAddr, 4, pde | PteA);
+                Memory.WriteUnwatched(pdeAddr, 4, pde | PteA);
             }
             uint newPte = pte | PteA | (write ? PteD : 0);
             if (newPte != pte)
             {
-                Memory.GuestWrite(pteAddr, 4, newPte);
+                Memory.WriteUnwatched(pteAddr, 4, newPte);
             }
             dirty = (newPte & PteD) != 0;
             frame = pte & 0xFFFF_F000;
@@ -117,10 +121,40 @@ public sealed unsafe partial class Cpu
     private bool PageFault(uint linear, bool write, bool user, bool present, out uint physical)
     {
         physical = 0;
-        Cr2 = linear;
         uint err = (present ? 1u : 0) | (write ? 2u : 0) | (user ? 4u : 0);
-        pendingFault = new CpuFault(Vectors.PF, true, err);
+        pendingFault = new CpuFault(Vectors.PF, true, err, linear);
+        hasFaultInstruction = false;
         return false;
+    }
+
+    /// <summary>A TLB miss under a backend's translation: its answer, checked against the access, cached in the TLB.</summary>
+    private bool TranslateThroughBackend(uint linear, Access access, bool user, out uint physical)
+    {
+        bool write = access == Access.Write;
+        PageTranslation t = paging!.Translate(this, linear, (PageAccess)access, user);
+        if (t.IsFault)
+        {
+            physical = 0;
+            pendingFault = new CpuFault(Vectors.PF, true, t.ErrorCode, linear);
+            hasFaultInstruction = false;
+            return false;
+        }
+        if ((user && !t.User) || (write && !t.Writable))
+        {
+            // The backend mapped the page without the right asked for: the guest sees a protection fault.
+            return PageFault(linear, write, user, present: true, out physical);
+        }
+        physical = t.Frame | (linear & 0xFFF);
+        if (Memory.IsRam(t.Frame, 4096))
+        {
+            uint e = t.Frame | TlbReadSuper;
+            if (t.User) e |= TlbReadUser;
+            if (t.Writable) e |= TlbWriteSuper;
+            if (t.Writable && t.User) e |= TlbWriteUser;
+            if (t.Global) e |= TlbGlobal;
+            TlbFill(linear >> 12, e);
+        }
+        return true;
     }
 
     // ---- linear reads -------------------------------------------------------------------
@@ -285,11 +319,10 @@ public sealed unsafe partial class Cpu
         }
         else
         {
-            for (int i = 0; i < size; i++)
-            {
-                uint phys = i < first ? p1 + (uint)i : p2 + (uint)i - first;
-                Memory.GuestWrite(phys, 1, value >> (8 * i));
-            }
+            // A page-crossing store lands as two stores, one per page (a watcher sees each).
+            int firstSize = (int)first;
+            Memory.GuestWrite(p1, firstSize, value);
+            Memory.GuestWrite(p2, size - firstSize, value >> (8 * firstSize));
         }
         if (dataBreakpoints != 0) CheckDataBreakpoints(lin, size, write: true);
         return true;
@@ -333,11 +366,15 @@ public sealed unsafe partial class Cpu
     public bool TryTranslateNoSideEffects(uint lin, out uint phys)
     {
         phys = lin;
+        if (paging is not null)
+        {
+            return paging.TryTranslateNoSideEffects(this, lin, out phys);
+        }
         if ((Cr0Value & Cr0Bits.PG) == 0)
         {
             return true;
         }
-        uint pde = Memory.Read32((WalkRoot & 0xFFFF_F000) | ((lin >> 20) & 0xFFC));
+        uint pde = Memory.Read32((Cr3Value & 0xFFFF_F000) | ((lin >> 20) & 0xFFC));
         if ((pde & PteP) == 0)
         {
             return false;
@@ -359,6 +396,7 @@ public sealed unsafe partial class Cpu
     private void OnCodeWritten(uint physical)
     {
         Counters.SelfModifyingWrites++;
+        CodeInvalidated?.Invoke(physical >> 12);
         // Finish the current instruction, then leave the block: its later instructions may be stale.
         execLimit = 0;
     }

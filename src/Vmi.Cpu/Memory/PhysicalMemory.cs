@@ -56,8 +56,12 @@ public sealed unsafe class PhysicalMemory
 
     internal byte* Ram => ram;
 
-    /// <summary>Called for each guest write that lands in a watched page (a hypervisor's write-protect).</summary>
-    public Action<uint, int, uint>? WatchedWrite { get; set; }
+    /// <summary>
+    /// Called once per guest store that lands in a watched page, before it lands, with (physical
+    /// address, size, old value, new value); false drops the store. Set by the CPU, which adds the
+    /// storing instruction's EIP and CPL (<see cref="Cpu.StoreWatch"/>).
+    /// </summary>
+    internal Func<uint, int, uint, uint, bool>? StoreWatched { get; set; }
 
     /// <summary>Raised when a write hits decoded code; the CPU uses it to end the running block.</summary>
     internal Action<uint>? CodeWritten { get; set; }
@@ -69,8 +73,20 @@ public sealed unsafe class PhysicalMemory
     /// <summary>Marks [start, start+length) read-only to the guest (the option-ROM/BIOS window of a PC).</summary>
     public void SetReadOnly(uint start, uint length, bool readOnly = true) => SetTrap(start, length, PageTrap.ReadOnly, readOnly);
 
-    /// <summary>Asks for <see cref="WatchedWrite"/> on every guest write into the page holding <paramref name="address"/>.</summary>
-    public void SetWatched(uint address, bool watched) => SetTrap(address & ~(PageSize - 1), PageSize, PageTrap.Watched, watched);
+    /// <summary>
+    /// Watches the page holding <paramref name="address"/>. No TLB flush is needed (so none is done):
+    /// the fast write path looks at the page's trap bits on every store.
+    /// </summary>
+    internal void SetWatched(uint address, bool watched)
+    {
+        uint page = address >> PageShift;
+        if (page < (uint)PageCount)
+        {
+            Traps[page] = watched ? Traps[page] | PageTrap.Watched : Traps[page] & ~PageTrap.Watched;
+        }
+    }
+
+    internal bool IsWatched(uint address) => address < RamSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0;
 
     private void SetTrap(uint start, uint length, PageTrap bit, bool on)
     {
@@ -102,8 +118,33 @@ public sealed unsafe class PhysicalMemory
         return (uint)(Read16(address) | (Read16(address + 2) << 16));
     }
 
-    /// <summary>A guest-visible store: ignored outside RAM and in read-only pages; invalidates code it overwrites.</summary>
+    /// <summary>
+    /// A guest-visible store inside one page: ignored outside RAM and in read-only pages;
+    /// invalidates code it overwrites; a watched page reports it once, before it lands.
+    /// </summary>
     public void GuestWrite(uint address, int size, uint value)
+    {
+        if (address < RamSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0 && StoreWatched is { } watch)
+        {
+            uint old = 0;
+            for (int i = 0; i < size; i++)
+            {
+                old |= (uint)Read8(address + (uint)i) << (8 * i);
+            }
+            uint mask = size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+            if (!watch(address, size, old, value & mask))
+            {
+                return;
+            }
+        }
+        WriteUnwatched(address, size, value);
+    }
+
+    /// <summary>
+    /// A store no watcher hears of: the page walker's accessed/dirty updates, and a hypervisor's own
+    /// writes to guest memory. Read-only pages and code invalidation still apply.
+    /// </summary>
+    public void WriteUnwatched(uint address, int size, uint value)
     {
         for (int i = 0; i < size; i++)
         {
@@ -122,10 +163,6 @@ public sealed unsafe class PhysicalMemory
                 if ((trap & PageTrap.Code) != 0)
                 {
                     NoteCodeWrite(a, 1);
-                }
-                if ((trap & PageTrap.Watched) != 0)
-                {
-                    WatchedWrite?.Invoke(a, 1, (value >> (8 * i)) & 0xFF);
                 }
             }
             ram[a] = (byte)(value >> (8 * i));

@@ -21,11 +21,6 @@ public sealed unsafe partial class Cpu
     private bool tlbFillOverflow;
     internal uint tlbReadMask = TlbReadSuper, tlbWriteMask = TlbWriteSuper;
 
-    /// <summary>Root of the page walk: CR3 normally, a hypervisor's shadow table when redirected.</summary>
-    public uint? PageTableRootOverride { get; set; }
-
-    internal uint WalkRoot => PageTableRootOverride ?? Cr3Value;
-
     private void TlbFill(uint page, uint entry)
     {
         if (dataBreakpoints != 0 && IsDataBreakpointPage(page))

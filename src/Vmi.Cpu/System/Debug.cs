@@ -212,11 +212,12 @@ public sealed unsafe partial class Cpu
         int status = Execute(ref u);
         if (status == Status.Next)
         {
-            Eip = (Eip + u.Length) & (csMode == 1 ? 0xFFFF_FFFFu : 0xFFFFu);
+            Eip = (Eip + u.Length) & ((csMode & 1) != 0 ? 0xFFFF_FFFFu : 0xFFFFu);
         }
         if (status is Status.Fault or Status.Abort)
         {
             pendingDebug = 0;
+            faultingLength = u.Length;
             if (status == Status.Fault) DeliverPendingFault();
             return;
         }

@@ -107,18 +107,16 @@ public sealed unsafe partial class Cpu
     {
         if (!ProtectedMode) return FaultUd();
         SensitiveOp op = u.Sub switch { 0 => SensitiveOp.Lar, 1 => SensitiveOp.Lsl, 2 => SensitiveOp.Verr, _ => SensitiveOp.Verw };
-        if (Intercepts != null && Intercept(op, ref u, 0) is int st) return st;
         if (!ReadRm(ref u, 2, out uint selv)) return Status.Fault;
+        if (Wants(op) && Intercept(Describe(op, ref u) with { Value = selv & 0xFFFF, Register = u.R, Size = u.Size }) is int st) return st;
         ushort sel = (ushort)selv;
         bool ok = false;
         Descriptor d = default;
         if ((sel & 0xFFFC) != 0)
         {
             CpuFault saved = pendingFault;
-            uint cr2 = Cr2;
             bool inTable = ReadDescriptorNoFault(sel, out d);
             pendingFault = saved;
-            Cr2 = cr2;
             if (inTable)
             {
                 int rpl = sel & 3;

@@ -167,9 +167,9 @@ public sealed unsafe partial class Cpu
 
     internal int Iret(ref Decode.Uop u)
     {
-        if (Intercepts != null && Intercept(SensitiveOp.Iret, ref u, 0) is int st) return st;
         int size = u.Size;
         if (!Peek(size, 0, out uint offset) || !Peek(size, (uint)size, out uint selv) || !Peek(size, (uint)(2 * size), out uint flags)) return Status.Fault;
+        if (Wants(SensitiveOp.Iret) && Intercept(Describe(SensitiveOp.Iret, ref u) with { Value = flags, Size = size }) is int st) return st;
         ushort selector = (ushort)selv;
         if (!ProtectedMode)
         {

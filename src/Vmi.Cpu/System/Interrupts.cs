@@ -27,16 +27,22 @@ public sealed unsafe partial class Cpu
     internal int SoftwareInterrupt(int vector, uint returnEip)
     {
         Counters.SoftwareInterrupts++;
-        var e = new ExceptionEvent { Vector = vector, Eip = returnEip, Source = InterruptSource.SoftwareInterrupt };
-        if (Intercepts != null)
+        if (intercepts is not null && InterceptSoftwareInterrupts)
         {
-            InterceptAction a = Intercepts.OnException(this, ref e);
+            var e = new ExceptionEvent { Vector = vector, Eip = returnEip, Source = InterruptSource.SoftwareInterrupt };
+            InterceptAction a = intercepts.OnException(this, ref e);
             if (a == InterceptAction.Stop)
             {
                 RequestStop(CpuExitReason.InterceptStop, $"stopped by the hypervisor at INT 0x{vector:X2}");
                 return Status.Abort;
             }
-            if (a != InterceptAction.Default) return a == InterceptAction.Handled ? Status.Next : Status.Jump;
+            if (a == InterceptAction.Skip)
+            {
+                Eip = returnEip;
+                return Status.Jump;
+            }
+            if (a == InterceptAction.Resume) return Status.Jump;
+            vector = e.Vector;
         }
         if (!DeliverInterrupt(vector, InterruptSource.SoftwareInterrupt, false, 0, returnEip)) return Status.Fault;
         softwareInterruptTaken = true;
@@ -82,7 +88,7 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    private void DeliverException(CpuFault f, int depth)
+    private void DeliverException(CpuFault f, int depth, bool intercept = true)
     {
         Counters.Exceptions++;
         var e = new ExceptionEvent
@@ -91,18 +97,34 @@ public sealed unsafe partial class Cpu
             HasErrorCode = f.HasError,
             ErrorCode = f.ErrorCode,
             Eip = Eip,
-            Cr2 = Cr2,
+            FaultAddress = f.Address,
+            InstructionLength = depth == 0 ? faultingLength : 0,
+            HasInstruction = hasFaultInstruction && depth == 0,
+            Instruction = faultInstruction,
             Source = InterruptSource.Exception,
         };
-        if (Intercepts != null)
+        hasFaultInstruction = false;
+        if (intercept && WantsException(f.Vector))
         {
-            InterceptAction a = Intercepts.OnException(this, ref e);
+            InterceptAction a = intercepts!.OnException(this, ref e);
             if (a == InterceptAction.Stop)
             {
                 RequestStop(CpuExitReason.InterceptStop, $"stopped by the hypervisor at exception {f.Vector}");
                 return;
             }
-            if (a != InterceptAction.Default) return;
+            if (a == InterceptAction.Skip)
+            {
+                // Emulated: the instruction retires and execution goes on after it.
+                Eip += (uint)e.InstructionLength;
+                InstructionsRetired++;
+                return;
+            }
+            if (a == InterceptAction.Resume) return;
+        }
+        if (e.Vector == Vectors.PF)
+        {
+            // CR2 is written when the fault reaches the guest, not when it is detected.
+            Cr2 = e.FaultAddress;
         }
         if (DeliverInterrupt(e.Vector, InterruptSource.Exception, e.HasErrorCode, e.ErrorCode, Eip))
         {
@@ -127,19 +149,23 @@ public sealed unsafe partial class Cpu
     /// <summary>An external interrupt from the INTR line (IF is set, no shadow).</summary>
     internal void DeliverExternalInterrupt()
     {
-        byte vector = Platform.AcknowledgeInterrupt();
-        Counters.ExternalInterrupts++;
-        var e = new ExceptionEvent { Vector = vector, Eip = Eip, Source = InterruptSource.External };
-        if (Intercepts != null)
+        if (intercepts is not null && InterceptExternalInterrupts)
         {
-            InterceptAction a = Intercepts.OnException(this, ref e);
+            // Before the INTA cycle: the hypervisor decides whether (and when) the PIC is acknowledged.
+            InterceptAction a = intercepts.OnExternalInterrupt(this);
             if (a == InterceptAction.Stop)
             {
-                RequestStop(CpuExitReason.InterceptStop, $"stopped by the hypervisor at IRQ vector 0x{vector:X2}");
+                RequestStop(CpuExitReason.InterceptStop, $"stopped by the hypervisor at an external interrupt (eip 0x{Eip:X8})");
                 return;
             }
-            if (a != InterceptAction.Default) return;
+            if (a != InterceptAction.Default)
+            {
+                if (injectionPending) DeliverInjected();
+                return;
+            }
         }
+        byte vector = Platform.AcknowledgeInterrupt();
+        Counters.ExternalInterrupts++;
         if (!DeliverInterrupt(vector, InterruptSource.External, false, 0, Eip))
         {
             DeliverPendingFault();

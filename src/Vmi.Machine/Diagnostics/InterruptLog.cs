@@ -4,8 +4,8 @@ namespace Vmi.Machine.Diagnostics;
 
 /// <summary>
 /// Records (retired instruction count, vector) for every external interrupt the CPU delivers, by
-/// watching the CPU's event seam without changing anything (every answer is "do what the hardware
-/// does"). It is how the tests prove that interrupts land at the same instruction whatever the
+/// watching the CPU's event seam without changing anything (it acknowledges and injects each
+/// interrupt exactly as the CPU would have). It is how the tests prove that interrupts land at the same instruction whatever the
 /// slice size, tracing or debugger stepping. It occupies <see cref="Vmi.Cpu.Cpu.Intercepts"/>, so
 /// it cannot be attached together with a hypervisor backend.
 /// </summary>
@@ -27,12 +27,14 @@ public sealed class InterruptLog : ICpuIntercepts
 
     public InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e) => InterceptAction.Default;
 
-    public InterceptAction OnException(Vmi.Cpu.Cpu cpu, ref ExceptionEvent e)
+    public InterceptAction OnException(Vmi.Cpu.Cpu cpu, ref ExceptionEvent e) => InterceptAction.Default;
+
+    /// <summary>Acknowledges the interrupt itself to learn its vector, then has the CPU deliver it at once.</summary>
+    public InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)
     {
-        if (e.Source == InterruptSource.External)
-        {
-            Delivered.Add((cpu.InstructionsRetired, e.Vector));
-        }
-        return InterceptAction.Default;
+        byte vector = cpu.Platform.AcknowledgeInterrupt();
+        Delivered.Add((cpu.InstructionsRetired, vector));
+        cpu.InjectInterrupt(vector);
+        return InterceptAction.Skip;
     }
 }

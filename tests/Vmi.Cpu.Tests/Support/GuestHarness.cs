@@ -337,10 +337,9 @@ public sealed class GuestHarness
         {
             Map(lin, lin, flags);
         }
-        // The host-side control-register writers return the CPU's instruction status (0: done).
-        Assert.Equal(0, Cpu.WriteCr4(cr4));
-        Assert.Equal(0, Cpu.WriteCr3(PageDirectoryBase));
-        Assert.Equal(0, Cpu.WriteCr0(Cpu.Cr0 | Cr0Bits.PG | (writeProtect ? Cr0Bits.WP : 0)));
+        Assert.True(Cpu.TrySetControlRegister(4, cr4));
+        Assert.True(Cpu.TrySetControlRegister(3, PageDirectoryBase));
+        Assert.True(Cpu.TrySetControlRegister(0, Cpu.Cr0 | Cr0Bits.PG | (writeProtect ? Cr0Bits.WP : 0)));
         Cpu.FlushTlbAll();
     }
 

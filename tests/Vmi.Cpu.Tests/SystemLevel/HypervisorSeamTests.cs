@@ -7,8 +7,8 @@ namespace Vmi.Cpu.Tests.SystemLevel;
 
 /// <summary>
 /// The seams a hypervisor backend builds on: it sees decoded blocks before they run (to find
-/// non-trapping sensitive instructions), intercepts sensitive instructions, and can redirect
-/// the page walk and watch writes to chosen physical pages.
+/// non-trapping sensitive instructions), intercepts sensitive instructions, owns the page
+/// translation, and watches stores to chosen physical pages. More rules: HypervisorSeamRuleTests.
 /// </summary>
 public sealed class HypervisorSeamTests
 {
@@ -44,25 +44,103 @@ public sealed class HypervisorSeamTests
     }
 
     [Fact]
-    public void WatchedPagesReportEveryGuestWriteAndTheWriteStillHappens()
+    public void AWatchedPageReportsOneEventPerStoreWithOldAndNewValues()
     {
         var h = new H();
         const uint target = 0x30_0000;
+        h.Memory.Write32(target + 8, 0xCAFE_F00D);
         var a = new Assembler(32);
         a.mov(__dword_ptr[target + 8], 0x1234_5678);
         a.mov(__byte_ptr[target + 0x20], 0x9A);
+        a.mov(__dword_ptr[target + 0xFFE], 0xA1B2_C3D4); // crosses into the next (unwatched) page
         a.hlt();
-        h.Load(a);
-        var writes = new List<(uint Address, uint Value)>();
-        h.Cpu.Memory.SetWatched(target, true);
-        h.Cpu.Memory.WatchedWrite = (addr, size, value) => writes.Add((addr, value));
+        GuestProgram p = h.Load(a);
+        var stores = new List<WatchedStore>();
+        h.Cpu.WatchPage(target, true);
+        h.Cpu.StoreWatch = (in WatchedStore s) =>
+        {
+            stores.Add(s);
+            return true;
+        };
 
         h.RunUntilHalt();
 
-        Assert.Equal(5, writes.Count); // 4 bytes of the dword, then the byte
-        Assert.Equal((target + 8, 0x78u), writes[0]);
-        Assert.Equal((target + 0x20, 0x9Au), writes[4]);
-        Assert.Equal(0x1234_5678u, h.Cpu.Memory.Read32(target + 8));
+        Assert.Equal(3, stores.Count);
+        Assert.Equal((target + 8, 4, 0xCAFE_F00Du, 0x1234_5678u), (stores[0].PhysicalAddress, stores[0].Size, stores[0].OldValue, stores[0].NewValue));
+        Assert.Equal(p.Address, stores[0].Eip);
+        Assert.Equal(0, stores[0].Cpl);
+        Assert.Equal((target + 0x20, 1, 0x9Au), (stores[1].PhysicalAddress, stores[1].Size, stores[1].NewValue));
+        // Only the half in the watched page is this page's store.
+        Assert.Equal((target + 0xFFE, 2, 0xC3D4u), (stores[2].PhysicalAddress, stores[2].Size, stores[2].NewValue));
+        Assert.Equal(0x1234_5678u, h.Memory.Read32(target + 8));
+        Assert.Equal(0xA1B2_C3D4u, h.Memory.Read32(target + 0xFFE));
+    }
+
+    [Fact]
+    public void AWatcherCanVetoAStoreAndTheInstructionStillCompletes()
+    {
+        var h = new H();
+        const uint target = 0x30_0000;
+        h.Memory.Write32(target, 0x1111_1111);
+        var a = new Assembler(32);
+        a.mov(__dword_ptr[target], 0x2222_2222);
+        a.mov(eax, 7);
+        a.hlt();
+        h.Load(a);
+        h.Cpu.WatchPage(target, true);
+        h.Cpu.StoreWatch = (in WatchedStore s) => false;
+
+        h.RunUntilHalt();
+
+        Assert.Equal(0x1111_1111u, h.Memory.Read32(target));
+        Assert.Equal(7u, h.Cpu.Eax);
+    }
+
+    [Fact]
+    public void ThePageWalkersAccessedAndDirtyUpdatesAreNotStores()
+    {
+        var h = new H();
+        h.EnablePaging();
+        const uint linear = 0x4000_0000, frame = 0x28_0000;
+        h.Map(linear, frame, 7);
+        var a = new Assembler(32);
+        a.mov(__dword_ptr[linear], 5); // sets A and D in the PTE, which lives in a watched page
+        a.hlt();
+        h.Load(a);
+        uint pte = h.PteAddress(linear);
+        h.Cpu.WatchPage(pte, true);
+        var stores = new List<WatchedStore>();
+        h.Cpu.StoreWatch = (in WatchedStore s) =>
+        {
+            stores.Add(s);
+            return true;
+        };
+
+        h.RunUntilHalt();
+
+        Assert.Equal(H.PteA | H.PteD, h.Memory.Read32(pte) & (H.PteA | H.PteD));
+        Assert.Empty(stores);
+    }
+
+    [Fact]
+    public void WatchingAPageDoesNotFlushTheTlb()
+    {
+        var h = new H();
+        h.EnablePaging();
+        const uint linear = 0x4000_0000;
+        h.Map(linear, 0x28_0000, 7);
+        var a = new Assembler(32);
+        a.mov(eax, __dword_ptr[linear]);
+        a.hlt();
+        h.Load(a);
+        h.RunUntilHalt();
+        Assert.True(h.Cpu.TlbHasEntry(linear));
+        Assert.True(h.Cpu.TlbHasEntry(H.CodeBase));
+
+        h.Cpu.WatchPage(0x30_0000, true);
+
+        Assert.True(h.Cpu.TlbHasEntry(linear));
+        Assert.True(h.Cpu.TlbHasEntry(H.CodeBase));
     }
 
     private sealed class CpuidAndHltHypervisor : ICpuIntercepts
@@ -79,7 +157,7 @@ public sealed class HypervisorSeamTests
                     cpu.Ebx = 0x2222;
                     cpu.Ecx = 0x3333;
                     cpu.Edx = 0x4444;
-                    return InterceptAction.Handled;
+                    return InterceptAction.Skip;
                 case SensitiveOp.Hlt:
                     return InterceptAction.Stop;
                 default:
@@ -88,6 +166,8 @@ public sealed class HypervisorSeamTests
         }
 
         public InterceptAction OnException(Cpu cpu, ref ExceptionEvent e) => InterceptAction.Default;
+
+        public InterceptAction OnExternalInterrupt(Cpu cpu) => InterceptAction.Default;
     }
 
     [Fact]
@@ -123,23 +203,25 @@ public sealed class HypervisorSeamTests
         {
             if (e.Vector != Vectors.PF) return InterceptAction.Default;
             PageFaults++;
-            h.Map(e.Cr2 & ~0xFFFu, physical, 7);
+            h.Map(e.FaultAddress & ~0xFFFu, physical, 7);
             return InterceptAction.Resume;
         }
+
+        public InterceptAction OnExternalInterrupt(Cpu cpu) => InterceptAction.Default;
     }
 
     [Fact]
-    public void AHypervisorCanHandleAPageFaultInvisiblyAndRedirectTheWalk()
+    public void APageFaultTheHypervisorAbsorbsLeavesCr2Untouched()
     {
         var h = new H();
         h.EnablePaging();
-        const uint linear = 0x4000_0000, physA = 0x28_0000, physB = 0x29_0000;
+        const uint linear = 0x4000_0000, physA = 0x28_0000;
         h.Memory.Write32(physA, 0xAAAA_AAAA);
-        h.Memory.Write32(physB, 0xBBBB_BBBB);
         var a = new Assembler(32);
         a.mov(eax, __dword_ptr[linear]);
         a.hlt();
         h.Load(a);
+        h.Cpu.Cr2 = 0x1234_5000;
         var hv = new DemandMapper(h, physA);
         h.Cpu.Intercepts = hv;
 
@@ -148,26 +230,55 @@ public sealed class HypervisorSeamTests
         Assert.Equal(1, hv.PageFaults);
         Assert.Equal(0xAAAA_AAAAu, h.Cpu.Eax);
         Assert.Equal(0u, h.ExceptionCount); // the guest's IDT never ran
+        Assert.Equal(0x1234_5000u, h.Cpu.Cr2); // and its CR2 was never written
+    }
 
-        // Redirected walk: a second directory (a backend's shadow table) maps the same linear page elsewhere.
-        const uint shadowDir = 0x2A_0000, shadowTable = 0x2B_0000;
-        h.Memory.Fill(shadowDir, 0x1000, 0);
-        h.Memory.Fill(shadowTable, 0x1000, 0);
-        for (uint i = 0; i < 1024; i++)
+    /// <summary>A backend's translation: one linear page goes to a frame of its choosing, the rest identity-mapped.</summary>
+    private sealed class RedirectingTranslation(uint linear, uint frame) : IPageTranslation
+    {
+        public int Misses { get; private set; }
+
+        public PageTranslation Translate(Cpu cpu, uint lin, PageAccess access, bool user)
         {
-            h.Memory.Write32(shadowDir + i * 4, h.Memory.Read32(H.PageDirectoryBase + i * 4));
+            Misses++;
+            if ((lin & ~0xFFFu) == 0x5000_0000)
+            {
+                return PageTranslation.PageFault(user ? 4u : 0u);
+            }
+            return PageTranslation.Map((lin & ~0xFFFu) == linear ? frame : lin, writable: true, user: true);
         }
-        h.Memory.Write32(shadowDir + (linear >> 22) * 4, shadowTable | 7);
-        h.Memory.Write32(shadowTable + ((linear >> 12) & 0x3FF) * 4, physB | 7);
+
+        public bool TryTranslateNoSideEffects(Cpu cpu, uint lin, out uint physical)
+        {
+            physical = (lin & ~0xFFFu) == linear ? frame | (lin & 0xFFF) : lin;
+            return true;
+        }
+    }
+
+    [Fact]
+    public void ABackendsTranslationReplacesTheGuestsTablesWhileTheGuestKeepsItsCr3()
+    {
+        var h = new H();
+        h.EnablePaging();
+        const uint linear = 0x4000_0000, physB = 0x29_0000;
+        h.Memory.Write32(physB, 0xBBBB_BBBB);
+        var a = new Assembler(32);
+        a.mov(eax, __dword_ptr[linear]);
+        a.mov(ebx, __dword_ptr[0x5000_0000]);
+        a.hlt();
+        h.Load(a);
         uint guestCr3 = h.Cpu.Cr3;
-        h.Cpu.PageTableRootOverride = shadowDir;
-        h.Cpu.FlushTlbAll();
-        h.Restart(H.CodeBase);
+        var t = new RedirectingTranslation(linear, physB);
+        h.Cpu.Paging = t;
+        h.Cpu.Cr2 = 0;
 
         h.RunUntilHalt();
 
         Assert.Equal(0xBBBB_BBBBu, h.Cpu.Eax);
-        Assert.Equal(guestCr3, h.Cpu.Cr3); // the guest still sees its own CR3
+        Assert.True(t.Misses >= 2);
+        Assert.Equal(guestCr3, h.Cpu.Cr3);
+        h.AssertStopped(Vectors.PF); // the backend's fault reached the guest, with CR2 written on delivery
+        Assert.Equal(0x5000_0000u, h.Cpu.Cr2);
     }
 
     private sealed class HypercallCounter : ICpuIntercepts
@@ -180,12 +291,14 @@ public sealed class HypervisorSeamTests
             {
                 Calls.Add((e.Op, cpu.Eax));
                 cpu.Eax = 0x600D; // the hypercall's result
-                return InterceptAction.Handled;
+                return InterceptAction.Skip;
             }
             return InterceptAction.Default;
         }
 
         public InterceptAction OnException(Cpu cpu, ref ExceptionEvent e) => InterceptAction.Default;
+
+        public InterceptAction OnExternalInterrupt(Cpu cpu) => InterceptAction.Default;
     }
 
     [Fact]
