@@ -53,7 +53,7 @@ public sealed partial class Cpu
 
     private static int SignExtendFromBit(uint v, int signBit) => (int)(v << (31 - signBit)) >> (31 - signBit);
 
-    internal static uint SizeMask(int size) => size == 4 ? 0xFFFF_FFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+    public static uint SizeMask(int size) => size == 4 ? 0xFFFF_FFFFu : size == 2 ? 0xFFFFu : 0xFFu;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetFlagsArith(FlagOp op, int size, uint a, uint b, uint res)

@@ -15,10 +15,11 @@ public enum PageAccess : byte
 /// </summary>
 public readonly struct PageTranslation
 {
-    private PageTranslation(uint frame, bool writable, bool user, bool global, bool fault, uint errorCode)
+    private PageTranslation(uint frame, bool writable, bool user, bool global, bool fault, uint errorCode, bool supervisorWritable)
     {
         Frame = frame;
         Writable = writable;
+        SupervisorWritable = supervisorWritable;
         User = user;
         Global = global;
         IsFault = fault;
@@ -31,6 +32,9 @@ public readonly struct PageTranslation
     /// <summary>Writes may use the TLB entry (leave it false until the guest's dirty bit is set).</summary>
     public bool Writable { get; }
 
+    /// <summary>CPL 0–2 may write (true with <see cref="Writable"/>; also for a read-only page when the guest's CR0.WP is clear).</summary>
+    public bool SupervisorWritable { get; }
+
     /// <summary>CPL 3 may use the entry.</summary>
     public bool User { get; }
 
@@ -42,10 +46,10 @@ public readonly struct PageTranslation
     /// <summary>#PF error code: bit 0 present, bit 1 write, bit 2 user.</summary>
     public uint ErrorCode { get; }
 
-    public static PageTranslation Map(uint frame, bool writable, bool user, bool global = false) =>
-        new(frame & 0xFFFF_F000, writable, user, global, false, 0);
+    public static PageTranslation Map(uint frame, bool writable, bool user, bool global = false, bool? supervisorWritable = null) =>
+        new(frame & 0xFFFF_F000, writable, user, global, false, 0, supervisorWritable ?? writable);
 
-    public static PageTranslation PageFault(uint errorCode) => new(0, false, false, false, true, errorCode);
+    public static PageTranslation PageFault(uint errorCode) => new(0, false, false, false, true, errorCode, false);
 }
 
 /// <summary>

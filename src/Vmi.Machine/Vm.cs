@@ -152,6 +152,24 @@ public sealed class Vm
         Cpu.Gdtr = new TableRegister { Base = address, Limit = MultibootLoader.BootGdtSize - 1 };
     }
 
+    /// <summary>
+    /// Charges <paramref name="ticks"/> of hypervisor overhead to guest time. If that carries guest
+    /// time past the next timer deadline, the running slice ends after the current instruction, so
+    /// the timer fires as close to its time as the modelled cost allows (deterministically).
+    /// </summary>
+    public void ChargeGuestTime(long ticks)
+    {
+        if (ticks <= 0)
+        {
+            return;
+        }
+        Clock.AddOverhead(ticks);
+        if (Clock.Ticks >= Timers.NextDeadline)
+        {
+            Cpu.EndRunAt(Cpu.InstructionsRetired + 1);
+        }
+    }
+
     /// <summary>How many instructions the CPU runs at most between two looks at host-side input.</summary>
     public const long SliceInstructions = 1_000_000;
 

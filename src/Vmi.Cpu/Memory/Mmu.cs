@@ -139,7 +139,7 @@ public sealed unsafe partial class Cpu
             hasFaultInstruction = false;
             return false;
         }
-        if ((user && !t.User) || (write && !t.Writable))
+        if ((user && !t.User) || (write && (user ? !t.Writable : !t.SupervisorWritable)))
         {
             // The backend mapped the page without the right asked for: the guest sees a protection fault.
             return PageFault(linear, write, user, present: true, out physical);
@@ -149,7 +149,7 @@ public sealed unsafe partial class Cpu
         {
             uint e = t.Frame | TlbReadSuper;
             if (t.User) e |= TlbReadUser;
-            if (t.Writable) e |= TlbWriteSuper;
+            if (t.SupervisorWritable) e |= TlbWriteSuper;
             if (t.Writable && t.User) e |= TlbWriteUser;
             if (t.Global) e |= TlbGlobal;
             TlbFill(linear >> 12, e);

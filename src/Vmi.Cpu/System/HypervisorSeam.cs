@@ -249,6 +249,21 @@ public sealed unsafe partial class Cpu
         return true;
     }
 
+    /// <summary>LTR's effect (descriptor checks, busy bit) for a monitor emulating it; on failure the fault LTR would raise.</summary>
+    public bool TryLoadTaskRegister(ushort selector, out CpuFault fault) => TryState(() => LoadTaskRegister(selector), out fault);
+
+    /// <summary>LLDT's effect for a monitor emulating it; on failure the fault LLDT would raise.</summary>
+    public bool TryLoadLdt(ushort selector, out CpuFault fault) => TryState(() => LoadLdt(selector), out fault);
+
+    private bool TryState(Func<int> operation, out CpuFault fault)
+    {
+        CpuFault saved = pendingFault;
+        int status = operation();
+        fault = status == Status.Next ? default : pendingFault;
+        pendingFault = saved;
+        return status == Status.Next;
+    }
+
     /// <summary>The current privilege level's view of EFLAGS.IOPL.</summary>
     public int IoPrivilegeLevel => Iopl;
 

@@ -20,9 +20,21 @@ public sealed class GuestClock
 
     public long NominalHz { get; }
 
-    public long Ticks => _instructionsRetired() + IdleTicks;
+    public long Ticks => _instructionsRetired() + IdleTicks + OverheadTicks;
 
     public long IdleTicks { get; private set; }
+
+    /// <summary>
+    /// Time a hypervisor's events took on the modelled processor (exits, traps, translation), in
+    /// ticks: the guest's TSC and timers see virtualization overhead as on real hardware.
+    /// </summary>
+    public long OverheadTicks { get; private set; }
+
+    public void AddOverhead(long ticks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(ticks);
+        OverheadTicks += ticks;
+    }
 
     public double Seconds => (double)Ticks / NominalHz;
 

@@ -1,0 +1,152 @@
+using Vmi.Cpu;
+using Vmi.Hypervisors.Costs;
+using Vmi.Hypervisors.Events;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.BinaryTranslation;
+
+/// <summary>
+/// Software full virtualization in the style of VMware's 2006 monitor (Adams &amp; Agesen): the
+/// guest kernel runs de-privileged in ring 1 with IOPL 0, so its privileged instructions (CLI,
+/// STI, HLT, IN/OUT, MOV to/from CR, LGDT, INVLPG, …) trap with #GP and are emulated here; the
+/// sensitive instructions that do not trap at ring 1 (POPF and IRET silently keep IF, PUSHF shows
+/// it, SGDT/SIDT/SLDT/STR/SMSW, MOV from a segment register, LAR/LSL/VERR/VERW, CPUID, RDTSC) are
+/// found by translating every kernel block before it first runs, and handled in the translated
+/// code. User code runs directly. Guest page tables are shadowed (<see cref="ShadowMmu"/>). Every
+/// exception and interrupt that reaches the guest kernel passes through the monitor first.
+/// </summary>
+public sealed class BtHypervisor : Hypervisor, IShadowAccounting
+{
+    private ShadowMmu? mmu;
+
+    public BtHypervisor(CostProfile profile)
+        : base(profile)
+    {
+    }
+
+    public override string Name => "bt";
+
+    public override string Description => "software full virtualization (2006 VMware style): kernel in ring 1, traps emulated, sensitive kernel instructions translated, shadow page tables";
+
+    public override int KernelRing => 1;
+
+    /// <summary>Kernel blocks translated (each also counts its instructions as <see cref="EventKind.TranslatedInstruction"/>).</summary>
+    public long TranslatedBlocks { get; private set; }
+
+    /// <summary>The non-trapping sensitive instructions the translator must find in kernel code.</summary>
+    public static readonly SensitiveOp[] TranslatedOps =
+    [
+        SensitiveOp.Pushf, SensitiveOp.Popf, SensitiveOp.Iret, SensitiveOp.Sgdt, SensitiveOp.Sidt, SensitiveOp.Sldt,
+        SensitiveOp.Str, SensitiveOp.Smsw, SensitiveOp.MovFromSeg, SensitiveOp.Lar, SensitiveOp.Lsl, SensitiveOp.Verr,
+        SensitiveOp.Verw, SensitiveOp.Cpuid, SensitiveOp.Rdtsc,
+    ];
+
+    /// <summary>Whether kernel code is translated (off only to show that translation is needed: POPF then cannot restore IF).</summary>
+    public bool Translate { get; init; } = true;
+
+    protected override void OnAttach()
+    {
+        EnterRing1();
+        Cpu.Intercepts = this;
+        Cpu.InstructionIntercepts = Translate ? Vmi.Cpu.Cpu.MaskOf(TranslatedOps) : 0;
+        Cpu.ExceptionIntercepts = uint.MaxValue;
+        Cpu.InterceptSoftwareInterrupts = true;
+        Cpu.InterceptExternalInterrupts = true;
+        mmu = new ShadowMmu(Cpu, this);
+        Cpu.Paging = mmu;
+        Cpu.StoreWatch = mmu.OnStore;
+        if (Translate)
+        {
+            Cpu.BlockDecoded = OnBlockDecoded;
+        }
+    }
+
+    /// <summary>
+    /// Starts the kernel in ring 1: the boot GDT's flat code and data descriptors get DPL 1 and the
+    /// segment registers RPL 1 (a multiboot kernel may not rely on the loader's GDT, and ours reads
+    /// its privilege level from CS, as Linux did).
+    /// </summary>
+    private void EnterRing1()
+    {
+        ushort cs = Cpu.Segment(SegReg.Cs).Selector, ds = Cpu.Segment(SegReg.Ds).Selector;
+        SetDpl1(cs);
+        SetDpl1(ds);
+        for (int s = 0; s < 6; s++)
+        {
+            SegmentCache c = Cpu.Segment(s);
+            c.Selector = (ushort)((s == SegReg.Cs ? cs : ds) | 1);
+            c.Attributes = (ushort)((c.Attributes & ~0x60) | 0x20);
+            Cpu.SetSegment(s, c);
+        }
+    }
+
+    private void SetDpl1(ushort selector)
+    {
+        uint at = Cpu.Gdtr.Base + (uint)(selector & ~7) + 5;
+        Span<byte> access = stackalloc byte[1];
+        if (!Cpu.TryReadPhysical(at, access) || !Cpu.TryWritePhysical(at, [(byte)((access[0] & ~0x60) | 0x20)]))
+        {
+            throw new HypervisorException($"bt: the boot GDT entry 0x{selector:X2} at 0x{at - 5:X8} is not in guest RAM");
+        }
+    }
+
+    private void OnBlockDecoded(in DecodedBlock block)
+    {
+        if (block.Cpl == KernelRing)
+        {
+            TranslatedBlocks++;
+            Count(EventKind.TranslatedInstruction, "kernel block", block.Instructions.Length);
+        }
+    }
+
+    public override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        if (e.Cpl != KernelRing)
+        {
+            return InterceptAction.Default; // user code runs directly
+        }
+        Count(EventKind.TranslatedSensitive, OpName(e.Op));
+        if (e.Op is SensitiveOp.Popf or SensitiveOp.Iret)
+        {
+            // At CPL 1 > IOPL 0 the hardware would silently keep IF; the translated code restores
+            // the guest's IF from the image it pops (IRET back to user mode included).
+            cpu.Eflags = (cpu.Eflags & ~EFlags.IF) | (e.Value & EFlags.IF);
+        }
+        return InterceptAction.Default;
+    }
+
+    public override InterceptAction OnException(Vmi.Cpu.Cpu cpu, ref ExceptionEvent e)
+    {
+        if (e.Vector == Vectors.GP && e.HasInstruction && e.Instruction.Cpl == KernelRing)
+        {
+            SensitiveEvent ins = e.Instruction;
+            Count(EventKind.TrapAndEmulate, OpName(ins.Op), instruction: () => ins.ToString());
+            return TrapEmulation.Emulate(cpu, ins, mmu!, Name);
+        }
+        Count(EventKind.InterruptReflection, e.Source switch
+        {
+            InterruptSource.SoftwareInterrupt => "software interrupt",
+            InterruptSource.External => "external interrupt",
+            _ => e.Vector == Vectors.PF ? "page fault" : "exception",
+        });
+        return InterceptAction.Default;
+    }
+
+    public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)
+    {
+        Count(EventKind.InterruptReflection, "external interrupt");
+        return InterceptAction.Default;
+    }
+
+    void IShadowAccounting.HiddenFault(uint linear) => Count(EventKind.HiddenPageFault, "shadow fill");
+
+    void IShadowAccounting.TrueFault(uint linear) => Count(EventKind.TrueGuestPageFault, "guest page fault");
+
+    void IShadowAccounting.TracingFault(in WatchedStore store) => Count(EventKind.TracingFault, "page-table write");
+
+    void IShadowAccounting.ShadowRootSwitch(uint guestCr3) => Count(EventKind.ShadowCr3Switch, "shadow root switch");
+
+    internal static string OpName(SensitiveOp op) => OpNames[(int)op];
+
+    private static readonly string[] OpNames = Enum.GetNames<SensitiveOp>().Select(n => n.ToLowerInvariant()).ToArray();
+}

@@ -1,0 +1,123 @@
+using Vmi.Cpu;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.BinaryTranslation;
+
+/// <summary>
+/// Emulation of the privileged instructions a ring-1 kernel traps on, from the decoded operands
+/// the #GP carries (no decoding here). Each either completes (Skip: the instruction retires), sets
+/// EIP itself (Resume), reflects the fault the real instruction would have raised into the guest,
+/// or stops the VM naming what it cannot emulate.
+/// </summary>
+internal static class TrapEmulation
+{
+    public static InterceptAction Emulate(Vmi.Cpu.Cpu cpu, in SensitiveEvent e, ShadowMmu mmu, string backend)
+    {
+        switch (e.Op)
+        {
+            case SensitiveOp.Cli:
+                cpu.Eflags &= ~EFlags.IF;
+                return InterceptAction.Skip;
+            case SensitiveOp.Sti:
+                cpu.Eflags |= EFlags.IF;
+                return InterceptAction.Skip;
+            case SensitiveOp.Hlt:
+                cpu.EnterHalt(e.Eip + (uint)e.Length);
+                return InterceptAction.Resume;
+            case SensitiveOp.PortIn:
+                {
+                    uint mask = Vmi.Cpu.Cpu.SizeMask(e.Size);
+                    uint v = cpu.Platform.PortRead((ushort)e.Operand, e.Size) & mask;
+                    cpu.Eax = (cpu.Eax & ~mask) | v;
+                    return InterceptAction.Skip;
+                }
+            case SensitiveOp.PortOut:
+                cpu.Platform.PortWrite((ushort)e.Operand, e.Size, e.Value & Vmi.Cpu.Cpu.SizeMask(e.Size));
+                return InterceptAction.Skip;
+            case SensitiveOp.MovToCr:
+                return SetControlRegister(cpu, (int)e.Operand, e.Value, mmu);
+            case SensitiveOp.MovFromCr:
+                if (!cpu.TryGetControlRegister((int)e.Operand, out uint cr))
+                {
+                    return InterceptAction.Default;
+                }
+                cpu[e.Register] = cr;
+                return InterceptAction.Skip;
+            case SensitiveOp.Clts:
+                return SetControlRegister(cpu, 0, cpu.Cr0 & ~Cr0Bits.TS, mmu);
+            case SensitiveOp.Lmsw:
+                {
+                    uint m = Cr0Bits.MP | Cr0Bits.EM | Cr0Bits.TS;
+                    return SetControlRegister(cpu, 0, (cpu.Cr0 & ~m) | (e.Value & m) | (e.Value & Cr0Bits.PE), mmu);
+                }
+            case SensitiveOp.Invlpg:
+                mmu.Invalidate(e.Address);
+                cpu.InvalidatePage(e.Address);
+                return InterceptAction.Skip;
+            case SensitiveOp.Lgdt:
+            case SensitiveOp.Lidt:
+                {
+                    Span<byte> image = stackalloc byte[6];
+                    if (!cpu.TryReadLinear(e.Address, image, user: false, out CpuFault f))
+                    {
+                        return Reflect(cpu, f);
+                    }
+                    var t = new TableRegister { Limit = BitConverter.ToUInt16(image), Base = BitConverter.ToUInt32(image[2..]) & (e.Size == 2 ? 0x00FF_FFFFu : 0xFFFF_FFFFu) };
+                    if (e.Op == SensitiveOp.Lgdt)
+                    {
+                        cpu.Gdtr = t;
+                    }
+                    else
+                    {
+                        cpu.Idtr = t;
+                    }
+                    return InterceptAction.Skip;
+                }
+            case SensitiveOp.Ltr:
+                return cpu.TryLoadTaskRegister((ushort)e.Value, out CpuFault ltrFault) ? InterceptAction.Skip : Reflect(cpu, ltrFault);
+            case SensitiveOp.Lldt:
+                return cpu.TryLoadLdt((ushort)e.Value, out CpuFault lldtFault) ? InterceptAction.Skip : Reflect(cpu, lldtFault);
+            case SensitiveOp.Rdmsr:
+                if (!cpu.TryReadMsr(e.Operand, out ulong msr))
+                {
+                    return InterceptAction.Default;
+                }
+                cpu.Eax = (uint)msr;
+                cpu.Edx = (uint)(msr >> 32);
+                return InterceptAction.Skip;
+            case SensitiveOp.Wrmsr:
+                return cpu.TryWriteMsr(e.Operand, ((ulong)e.ValueHigh << 32) | e.Value) ? InterceptAction.Skip : InterceptAction.Default;
+            case SensitiveOp.Wbinvd:
+            case SensitiveOp.Invd:
+                return InterceptAction.Skip;
+            case SensitiveOp.Rdtsc:
+                return InterceptAction.Default; // CR4.TSD: the guest asked for the fault
+            default:
+                cpu.RequestStop(CpuExitReason.InterceptStop, $"{backend}: cannot emulate {e} for the ring-1 kernel");
+                return InterceptAction.Stop;
+        }
+    }
+
+    private static InterceptAction SetControlRegister(Vmi.Cpu.Cpu cpu, int cr, uint value, ShadowMmu mmu)
+    {
+        uint before0 = cpu.Cr0, before4 = cpu.Cr4;
+        if (!cpu.TrySetControlRegister(cr, value))
+        {
+            return InterceptAction.Default; // the guest gets the #GP the real instruction raises
+        }
+        bool pagingModeChanged = cr == 0 ? ((before0 ^ cpu.Cr0) & (Cr0Bits.PG | Cr0Bits.WP)) != 0
+            : cr == 4 && ((before4 ^ cpu.Cr4) & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0;
+        if (pagingModeChanged)
+        {
+            mmu.Reset();
+        }
+        return InterceptAction.Skip;
+    }
+
+    /// <summary>The emulated instruction faulted (e.g. LGDT's operand is unmapped): the guest gets that fault instead of the #GP.</summary>
+    private static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
+    {
+        cpu.InjectException(f.Vector, f.HasError ? f.ErrorCode : null, f.Address);
+        return InterceptAction.Resume;
+    }
+}

@@ -1,0 +1,122 @@
+using Vmi.Cpu;
+using Vmi.Hypervisors.Costs;
+using Vmi.Hypervisors.Events;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.HardwareAssisted;
+
+/// <summary>
+/// First-generation hardware assistance (2006 VT-x / AMD-V without nested paging): the kernel
+/// runs in ring 0 of guest mode, so CLI/STI/PUSHF/POPF and the rest of its ring-0 code need no
+/// exit; CPUID, HLT, I/O, MSR accesses, CR writes and INVLPG exit. Paging is shadowed as under bt,
+/// but every shadow event (hidden fault, true fault, page-table write) is a full page-fault exit.
+/// External interrupts exit and are injected on the next entry.
+/// </summary>
+public sealed class VtHypervisor : Hypervisor, IShadowAccounting
+{
+    private ShadowMmu? mmu;
+
+    public VtHypervisor(CostProfile profile)
+        : base(profile)
+    {
+    }
+
+    public override string Name => "vt";
+
+    public override string Description => "first-generation hardware assistance (VT-x/AMD-V, 2006): kernel in ring 0 of guest mode, exits on CPUID/HLT/I/O/MSR/CR/INVLPG, shadow paging";
+
+    public static readonly SensitiveOp[] ExitingOps =
+    [
+        SensitiveOp.Cpuid, SensitiveOp.Hlt, SensitiveOp.PortIn, SensitiveOp.PortOut, SensitiveOp.Rdmsr, SensitiveOp.Wrmsr,
+        SensitiveOp.MovToCr, SensitiveOp.Invlpg, SensitiveOp.Vmcall, SensitiveOp.Vmmcall,
+    ];
+
+    public override string? RefuseCpuModel(CpuModel model) => model.HardwareVirtualization
+        ? null
+        : $"vt needs a CPU model with hardware virtualization (VT-x or AMD-V); {model.Name} has none (try pentium4-2006 or opteron-2006)";
+
+    protected override void OnAttach()
+    {
+        Cpu.Intercepts = this;
+        Cpu.InstructionIntercepts = Vmi.Cpu.Cpu.MaskOf(ExitingOps);
+        Cpu.ExceptionIntercepts = 0;
+        Cpu.InterceptSoftwareInterrupts = false;
+        Cpu.InterceptExternalInterrupts = true;
+        mmu = new ShadowMmu(Cpu, this);
+        Cpu.Paging = mmu;
+        Cpu.StoreWatch = mmu.OnStore;
+    }
+
+    public override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        switch (e.Op)
+        {
+            case SensitiveOp.Cpuid:
+                Count(EventKind.ExitCpuid, "cpuid");
+                return InterceptAction.Default;
+            case SensitiveOp.Hlt:
+                Count(EventKind.ExitHlt, "hlt");
+                return InterceptAction.Default;
+            case SensitiveOp.PortIn:
+                Count(EventKind.ExitIo, "in");
+                return InterceptAction.Default;
+            case SensitiveOp.PortOut:
+                Count(EventKind.ExitIo, "out");
+                return InterceptAction.Default;
+            case SensitiveOp.Rdmsr:
+            case SensitiveOp.Wrmsr:
+                Count(EventKind.ExitMsr, e.Op == SensitiveOp.Rdmsr ? "rdmsr" : "wrmsr");
+                return InterceptAction.Default;
+            case SensitiveOp.MovToCr:
+                Count(EventKind.ExitCrAccess, e.Operand switch { 0 => "cr0", 3 => "cr3", 4 => "cr4", _ => "cr" });
+                return EmulateCrWrite(cpu, e);
+            case SensitiveOp.Invlpg:
+                Count(EventKind.ExitInvlpg, "invlpg");
+                mmu!.Invalidate(e.Address);
+                return InterceptAction.Default;
+            default:
+                Count(EventKind.Hypercall, "unknown hypercall");
+                return InterceptAction.Default; // no hypercalls yet: the guest gets #UD
+        }
+    }
+
+    private InterceptAction EmulateCrWrite(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        uint before0 = cpu.Cr0, before4 = cpu.Cr4;
+        if (!cpu.TrySetControlRegister((int)e.Operand, e.Value))
+        {
+            return InterceptAction.Default; // the instruction runs and raises its own fault
+        }
+        if (((before0 ^ cpu.Cr0) & (Cr0Bits.PG | Cr0Bits.WP)) != 0 || ((before4 ^ cpu.Cr4) & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0)
+        {
+            mmu!.Reset();
+        }
+        return InterceptAction.Skip;
+    }
+
+    public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)
+    {
+        Count(EventKind.InterruptInjection, "external interrupt");
+        return InterceptAction.Default;
+    }
+
+    void IShadowAccounting.HiddenFault(uint linear)
+    {
+        Count(EventKind.ExitPageFault, "hidden");
+        Count(EventKind.HiddenPageFault, "shadow fill");
+    }
+
+    void IShadowAccounting.TrueFault(uint linear)
+    {
+        Count(EventKind.ExitPageFault, "guest fault");
+        Count(EventKind.TrueGuestPageFault, "guest page fault");
+    }
+
+    void IShadowAccounting.TracingFault(in WatchedStore store)
+    {
+        Count(EventKind.ExitPageFault, "page-table write");
+        Count(EventKind.TracingFault, "page-table write");
+    }
+
+    void IShadowAccounting.ShadowRootSwitch(uint guestCr3) => Count(EventKind.ShadowCr3Switch, "shadow root switch");
+}

@@ -1,0 +1,75 @@
+using Vmi.Cpu;
+using Vmi.Hypervisors.Costs;
+using Vmi.Hypervisors.Events;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.NestedPaging;
+
+/// <summary>
+/// Hardware assistance with nested paging (AMD NPT, Intel EPT): the guest owns its page tables,
+/// so page faults, CR3 loads and INVLPG never exit; each TLB miss pays a two-dimensional walk
+/// (<see cref="NestedMmu"/>). CPUID, HLT, I/O and MSR accesses still exit.
+/// </summary>
+public sealed class VtNptHypervisor : Hypervisor
+{
+    private NestedMmu? mmu;
+
+    public VtNptHypervisor(CostProfile profile)
+        : base(profile)
+    {
+    }
+
+    public override string Name => "vt-npt";
+
+    public override string Description => "hardware assistance with nested paging (NPT/EPT): kernel in ring 0 of guest mode, the guest owns its page tables, TLB misses walk two dimensions";
+
+    public static readonly SensitiveOp[] ExitingOps =
+    [
+        SensitiveOp.Cpuid, SensitiveOp.Hlt, SensitiveOp.PortIn, SensitiveOp.PortOut, SensitiveOp.Rdmsr, SensitiveOp.Wrmsr,
+        SensitiveOp.Vmcall, SensitiveOp.Vmmcall,
+    ];
+
+    /// <summary>References per level of the two-dimensional walks so far (nested directory, nested table, guest directory, guest table).</summary>
+    public IReadOnlyList<long> WalkReferencesByLevel => mmu?.ReferencesByLevel ?? [];
+
+    public override string? RefuseCpuModel(CpuModel model) => model.NestedPaging
+        ? null
+        : $"vt-npt needs a CPU model with nested paging (AMD NPT or Intel EPT); {model.Name} has none (try barcelona-2007 or modern)";
+
+    protected override void OnAttach()
+    {
+        Cpu.Intercepts = this;
+        Cpu.InstructionIntercepts = Vmi.Cpu.Cpu.MaskOf(ExitingOps);
+        Cpu.ExceptionIntercepts = 0;
+        Cpu.InterceptSoftwareInterrupts = false;
+        Cpu.InterceptExternalInterrupts = true;
+        mmu = new NestedMmu(Cpu.Memory.RamSize, references =>
+        {
+            Count(EventKind.NestedTlbMiss, "2-D walk");
+            Count(EventKind.NestedWalkReference, "walk reference", references);
+        });
+        Cpu.Paging = mmu;
+    }
+
+    public override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        (EventKind kind, string detail) = e.Op switch
+        {
+            SensitiveOp.Cpuid => (EventKind.ExitCpuid, "cpuid"),
+            SensitiveOp.Hlt => (EventKind.ExitHlt, "hlt"),
+            SensitiveOp.PortIn => (EventKind.ExitIo, "in"),
+            SensitiveOp.PortOut => (EventKind.ExitIo, "out"),
+            SensitiveOp.Rdmsr => (EventKind.ExitMsr, "rdmsr"),
+            SensitiveOp.Wrmsr => (EventKind.ExitMsr, "wrmsr"),
+            _ => (EventKind.Hypercall, "unknown hypercall"),
+        };
+        Count(kind, detail);
+        return InterceptAction.Default;
+    }
+
+    public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)
+    {
+        Count(EventKind.InterruptInjection, "external interrupt");
+        return InterceptAction.Default;
+    }
+}

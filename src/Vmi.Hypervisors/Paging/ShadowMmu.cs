@@ -1,0 +1,255 @@
+using Vmi.Cpu;
+
+namespace Vmi.Hypervisors.Paging;
+
+/// <summary>
+/// Shadow paging, as VMware's monitor and first-generation VT hypervisors did it: the CPU never
+/// walks the guest's tables; it walks shadow tables the monitor keeps in its own memory and fills
+/// on demand from the guest's (a hidden fault), setting the guest's accessed and dirty bits as the
+/// hardware would (a page is shadowed read-only until its dirty bit is set, so the first write comes
+/// back to the monitor). Guest page-table pages are write-protected (watched): every guest store
+/// into one is a tracing fault that drops the shadow entries derived from it, so the shadow never
+/// shows a stale mapping. An unpaged guest runs on identity mappings.
+/// </summary>
+internal sealed class ShadowMmu : IPageTranslation
+{
+    private const uint SP = 1, SW = 2, SU = 4, SG = 0x100, SSuperW = 0x200;
+
+    /// <summary>Shadow roots kept for recently used address spaces (the rest are rebuilt on demand).</summary>
+    public const int RootCacheSize = 16;
+
+    private readonly Vmi.Cpu.Cpu cpu;
+    private readonly IShadowAccounting accounting;
+    private readonly Dictionary<uint, ShadowRoot> roots = [];
+    private readonly Dictionary<uint, List<(ShadowRoot Root, int Index)>> tableUsers = [];
+    private ShadowRoot? current;
+    private long clock;
+
+    public ShadowMmu(Vmi.Cpu.Cpu cpu, IShadowAccounting accounting)
+    {
+        this.cpu = cpu;
+        this.accounting = accounting;
+    }
+
+    public int ShadowRoots => roots.Count;
+
+    public int ShadowTables => roots.Values.Sum(r => r.Tables.Count(t => t is not null));
+
+    public PageTranslation Translate(Vmi.Cpu.Cpu c, uint linear, PageAccess access, bool user)
+    {
+        if (!c.PagingEnabled)
+        {
+            return PageTranslation.Map(linear, writable: true, user: true);
+        }
+        ShadowRoot root = Current();
+        int pdi = (int)(linear >> 22), pti = (int)((linear >> 12) & 0x3FF);
+        uint[]? table = root.Tables[pdi];
+        uint e = table is null ? 0 : table[pti];
+        if (e != 0 && Allows(e, access, user))
+        {
+            return FromEntry(e); // a plain refill from the shadow tables: no monitor involvement
+        }
+        GuestMapping g = GuestPageWalker.Walk(c, linear, access, user, sideEffects: true, static (a, _) => a);
+        if (g.Fault)
+        {
+            accounting.TrueFault(linear);
+            return PageTranslation.PageFault(g.ErrorCode);
+        }
+        if (table is null)
+        {
+            table = new uint[1024];
+            root.Tables[pdi] = table;
+            root.SourcePages[pdi] = g.Large ? uint.MaxValue : g.TablePage;
+            if (!g.Large)
+            {
+                AddTableUser(g.TablePage, root, pdi);
+            }
+        }
+        e = g.Frame | SP | (g.User ? SU : 0) | (g.Global ? SG : 0);
+        if (g.Dirty)
+        {
+            e |= (g.Writable ? SW : 0) | (g.SupervisorWritable ? SSuperW : 0);
+        }
+        table[pti] = e;
+        accounting.HiddenFault(linear);
+        return FromEntry(e);
+    }
+
+    public bool TryTranslateNoSideEffects(Vmi.Cpu.Cpu c, uint linear, out uint physical)
+    {
+        if (!c.PagingEnabled)
+        {
+            physical = linear;
+            return true;
+        }
+        GuestMapping g = GuestPageWalker.Walk(c, linear, PageAccess.Read, user: false, sideEffects: false, static (a, _) => a);
+        physical = g.Frame | (linear & 0xFFF);
+        return !g.Fault;
+    }
+
+    /// <summary>INVLPG: the shadow entry goes (the whole shadow table for a 4 MiB guest page).</summary>
+    public void Invalidate(uint linear)
+    {
+        if (current is null)
+        {
+            return;
+        }
+        int pdi = (int)(linear >> 22);
+        if (current.Tables[pdi] is uint[] table)
+        {
+            if (current.SourcePages[pdi] == uint.MaxValue)
+            {
+                DropTable(current, pdi);
+            }
+            else
+            {
+                table[(linear >> 12) & 0x3FF] = 0;
+            }
+        }
+    }
+
+    /// <summary>Drops every shadow (the guest changed paging modes: CR0.WP/PG, CR4.PSE/PGE).</summary>
+    public void Reset()
+    {
+        foreach (uint page in tableUsers.Keys.Concat(roots.Keys).ToList())
+        {
+            cpu.WatchPage(page << 12, false);
+        }
+        roots.Clear();
+        tableUsers.Clear();
+        current = null;
+        cpu.FlushTlbAll();
+    }
+
+    /// <summary>A guest store into a watched page: one of its page directories or page tables.</summary>
+    public bool OnStore(in WatchedStore store)
+    {
+        uint page = store.PhysicalAddress >> 12;
+        int first = (int)((store.PhysicalAddress & 0xFFF) >> 2);
+        int last = (int)(((store.PhysicalAddress & 0xFFF) + (uint)store.Size - 1) >> 2);
+        bool known = false;
+        if (roots.TryGetValue(page, out ShadowRoot? root))
+        {
+            known = true;
+            for (int i = first; i <= last; i++)
+            {
+                if (root.Tables[i] is not null)
+                {
+                    DropTable(root, i);
+                    if (root == current)
+                    {
+                        cpu.FlushTlbAll();
+                    }
+                }
+            }
+        }
+        if (tableUsers.TryGetValue(page, out var users))
+        {
+            known = true;
+            foreach ((ShadowRoot r, int pdi) in users)
+            {
+                uint[] table = r.Tables[pdi]!;
+                for (int i = first; i <= last; i++)
+                {
+                    table[i] = 0;
+                    if (r == current)
+                    {
+                        cpu.InvalidatePage(((uint)pdi << 22) | ((uint)i << 12));
+                    }
+                }
+            }
+        }
+        if (known)
+        {
+            accounting.TracingFault(store);
+        }
+        return true;
+    }
+
+    private ShadowRoot Current()
+    {
+        uint pd = cpu.Cr3 >> 12;
+        if (current is not null && current.GuestDirectoryPage == pd)
+        {
+            return current;
+        }
+        if (!roots.TryGetValue(pd, out ShadowRoot? root))
+        {
+            if (roots.Count >= RootCacheSize)
+            {
+                Evict(roots.Values.MinBy(r => r.LastUse)!);
+            }
+            root = new ShadowRoot(pd);
+            roots[pd] = root;
+            cpu.WatchPage(pd << 12, true);
+        }
+        root.LastUse = ++clock;
+        current = root;
+        accounting.ShadowRootSwitch(cpu.Cr3);
+        return root;
+    }
+
+    private void Evict(ShadowRoot root)
+    {
+        for (int i = 0; i < 1024; i++)
+        {
+            if (root.Tables[i] is not null)
+            {
+                DropTable(root, i);
+            }
+        }
+        roots.Remove(root.GuestDirectoryPage);
+        UnwatchIfUnused(root.GuestDirectoryPage);
+        if (current == root)
+        {
+            current = null;
+        }
+    }
+
+    private void AddTableUser(uint tablePage, ShadowRoot root, int pdi)
+    {
+        uint page = tablePage >> 12;
+        if (!tableUsers.TryGetValue(page, out var users))
+        {
+            users = [];
+            tableUsers[page] = users;
+            cpu.WatchPage(tablePage, true);
+        }
+        users.Add((root, pdi));
+    }
+
+    private void DropTable(ShadowRoot root, int pdi)
+    {
+        root.Tables[pdi] = null;
+        uint source = root.SourcePages[pdi];
+        if (source != uint.MaxValue && tableUsers.TryGetValue(source >> 12, out var users))
+        {
+            users.Remove((root, pdi));
+            if (users.Count == 0)
+            {
+                tableUsers.Remove(source >> 12);
+                UnwatchIfUnused(source >> 12);
+            }
+        }
+    }
+
+    private void UnwatchIfUnused(uint page)
+    {
+        if (!roots.ContainsKey(page) && !tableUsers.ContainsKey(page))
+        {
+            cpu.WatchPage(page << 12, false);
+        }
+    }
+
+    private static bool Allows(uint e, PageAccess access, bool user)
+    {
+        if (user && (e & SU) == 0)
+        {
+            return false;
+        }
+        return access != PageAccess.Write || (e & (user ? SW : SSuperW)) != 0;
+    }
+
+    private static PageTranslation FromEntry(uint e) =>
+        PageTranslation.Map(e & 0xFFFF_F000, (e & SW) != 0, (e & SU) != 0, (e & SG) != 0, (e & SSuperW) != 0);
+}
