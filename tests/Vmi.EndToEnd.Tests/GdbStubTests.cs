@@ -1,3 +1,4 @@
+using Vmi.TestSupport;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;

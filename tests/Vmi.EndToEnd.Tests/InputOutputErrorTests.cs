@@ -1,3 +1,4 @@
+using Vmi.TestSupport;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 

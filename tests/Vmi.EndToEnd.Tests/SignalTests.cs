@@ -1,3 +1,4 @@
+using Vmi.TestSupport;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;

@@ -22,8 +22,19 @@ internal sealed class ShadowMmu : IPageTranslation
     private readonly IShadowAccounting accounting;
     private readonly Dictionary<uint, ShadowRoot> roots = [];
     private readonly Dictionary<uint, List<(ShadowRoot Root, int Index)>> tableUsers = [];
+    private readonly Dictionary<uint, int> writesSinceUse = [];
     private ShadowRoot? current;
     private long clock;
+
+    /// <summary>
+    /// Guest stores into a shadowed page, with no shadow fill from it in between, after which the
+    /// page stops being shadowed (KVM's write-flooding rule): a freed page table being zeroed or
+    /// reused as data must not pay a tracing fault per store for as long as a stale shadow lives.
+    /// </summary>
+    public const int FloodWrites = 4;
+
+    /// <summary>Pages unshadowed by the write-flooding rule.</summary>
+    public long Unshadowed { get; private set; }
 
     public ShadowMmu(Vmi.Cpu.Cpu cpu, IShadowAccounting accounting)
     {
@@ -65,6 +76,7 @@ internal sealed class ShadowMmu : IPageTranslation
                 AddTableUser(g.TablePage, root, pdi);
             }
         }
+        writesSinceUse.Remove(g.Large ? root.GuestDirectoryPage : g.TablePage >> 12);
         e = g.Frame | SP | (g.User ? SU : 0) | (g.Global ? SG : 0);
         if (g.Dirty)
         {
@@ -117,6 +129,7 @@ internal sealed class ShadowMmu : IPageTranslation
         }
         roots.Clear();
         tableUsers.Clear();
+        writesSinceUse.Clear();
         current = null;
         cpu.FlushTlbAll();
     }
@@ -162,8 +175,38 @@ internal sealed class ShadowMmu : IPageTranslation
         if (known)
         {
             accounting.TracingFault(store);
+            int writes = writesSinceUse.GetValueOrDefault(page) + 1;
+            writesSinceUse[page] = writes;
+            if (writes >= FloodWrites)
+            {
+                Unshadow(page);
+            }
         }
         return true;
+    }
+
+    /// <summary>Stops shadowing a flooded page: every shadow table derived from it goes, and a root it is goes too unless it is in use.</summary>
+    private void Unshadow(uint page)
+    {
+        writesSinceUse.Remove(page);
+        bool touchedCurrent = false;
+        if (tableUsers.TryGetValue(page, out var users))
+        {
+            foreach ((ShadowRoot r, int pdi) in users.ToList())
+            {
+                touchedCurrent |= r == current;
+                DropTable(r, pdi);
+            }
+        }
+        if (roots.TryGetValue(page, out ShadowRoot? root) && root != current)
+        {
+            Evict(root);
+        }
+        if (touchedCurrent)
+        {
+            cpu.FlushTlbAll();
+        }
+        Unshadowed++;
     }
 
     private ShadowRoot Current()
@@ -238,6 +281,7 @@ internal sealed class ShadowMmu : IPageTranslation
         if (!roots.ContainsKey(page) && !tableUsers.ContainsKey(page))
         {
             cpu.WatchPage(page << 12, false);
+            writesSinceUse.Remove(page);
         }
     }
 

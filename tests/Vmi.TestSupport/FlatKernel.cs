@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Vmi.EndToEnd.Tests;
+namespace Vmi.TestSupport;
 
 /// <summary>
 /// Tiny multiboot kernels assembled in the test, for guests the C test kernel cannot stage (a
@@ -10,7 +10,7 @@ namespace Vmi.EndToEnd.Tests;
 /// a.out-kludge address fields, so the file is a flat image loaded at 1 MiB that QEMU and vmi
 /// both boot; the code starts right after the header.
 /// </summary>
-internal static class FlatKernel
+public static class FlatKernel
 {
     public const uint LoadAddress = 0x0010_0000;
     private const int HeaderSize = 32;

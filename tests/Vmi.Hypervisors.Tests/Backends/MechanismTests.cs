@@ -1,0 +1,157 @@
+using Iced.Intel;
+using Vmi.Cpu;
+using Vmi.Hypervisors.BinaryTranslation;
+using Vmi.Hypervisors.Events;
+using Vmi.Hypervisors.HardwareAssisted;
+using Vmi.Hypervisors.NestedPaging;
+using Vmi.Machine;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Vmi.Hypervisors.Tests.Backends;
+
+/// <summary>Each virtualization mechanism shown on its own, on a kernel assembled in the test.</summary>
+public sealed class MechanismTests
+{
+    /// <summary>sti; pushf; cli; popf; then report IF: under bt the ring-1 POPF cannot restore IF unless it is translated.</summary>
+    private static void PopfRestoresIf(Assembler a)
+    {
+        a.mov(esp, 0x9_0000);
+        a.sti();
+        a.pushfd();
+        a.cli();
+        a.popfd();
+        a.pushfd();
+        a.pop(eax);
+        a.shr(eax, 9);
+        a.and(eax, 1);
+        a.@out(0xF4, al);
+    }
+
+    [Fact]
+    public void UnderBtARing1KernelsPopfRestoresIfOnlyBecauseItIsTranslated()
+    {
+        var translated = new BtHypervisor(TinyGuest.P4);
+        var untranslated = new BtHypervisor(TinyGuest.P4) { Translate = false };
+
+        (Vm vm1, VmRunResult r1) = TinyGuest.Run(translated, "bt", PopfRestoresIf);
+        (Vm vm2, VmRunResult r2) = TinyGuest.Run(untranslated, "bt", PopfRestoresIf);
+
+        Assert.Equal((1 << 1) | 1, r1.GuestExitCode); // IF = 1 again after popf
+        Assert.Equal((0 << 1) | 1, r2.GuestExitCode); // the hardware silently kept IF = 0
+        Assert.Equal(1, translated.Events.CountsByDetail[(EventKind.TranslatedSensitive, "popf")]);
+        Assert.Equal(1, translated.Events.CountsByDetail[(EventKind.TrapAndEmulate, "cli")]);
+        Assert.Equal(1, translated.Events.CountsByDetail[(EventKind.TrapAndEmulate, "portout")]);
+        Assert.True(translated.Events[EventKind.TranslatedInstruction] >= 10);
+        Assert.Equal(0, untranslated.Events[EventKind.TranslatedSensitive]);
+        Assert.Equal(1, vm1.Cpu.Cpl);
+        Assert.Equal(1, vm2.Cpu.Cpl);
+    }
+
+    /// <summary>
+    /// Identity-maps the first 4 MiB with 4 KiB pages, maps 0x3FF000 to frame A, reads it, rewrites
+    /// the PTE to frame B, reloads CR3 (flushing the TLB, not the shadow), reads again into EBX, and
+    /// stores both readings at <see cref="TinyGuest.Scratch"/>.
+    /// </summary>
+    private static void RemapAPage(Assembler a)
+    {
+        const uint pd = 0x20_0000, pt = 0x20_1000, frameA = 0x30_0000, frameB = 0x31_0000, linear = 0x3F_F000;
+        Label fill = a.CreateLabel();
+        a.mov(__dword_ptr[frameA], 0xAAAA_AAAA);
+        a.mov(__dword_ptr[frameB], 0xBBBB_BBBB);
+        a.mov(edi, pd);
+        a.xor(eax, eax);
+        a.mov(ecx, 2048);
+        a.rep.stosd();
+        a.mov(__dword_ptr[pd], pt | 3);
+        a.xor(ecx, ecx);
+        a.Label(ref fill);
+        a.mov(eax, ecx);
+        a.shl(eax, 12);
+        a.or(eax, 3);
+        a.mov(__dword_ptr[ecx * 4 + pt], eax);
+        a.inc(ecx);
+        a.cmp(ecx, 1023);
+        a.jb(fill);
+        a.mov(__dword_ptr[pt + 1023 * 4], frameA | 3);
+        a.mov(eax, pd);
+        a.mov(cr3, eax);
+        a.mov(eax, cr0);
+        a.or(eax, unchecked((int)0x8000_0000));
+        a.mov(cr0, eax);
+        a.mov(eax, __dword_ptr[linear]);
+        a.mov(__dword_ptr[pt + 1023 * 4], frameB | 3);
+        a.mov(ecx, cr3);
+        a.mov(cr3, ecx);
+        a.mov(ebx, __dword_ptr[linear]);
+        a.mov(__dword_ptr[TinyGuest.Scratch], eax);
+        a.mov(__dword_ptr[TinyGuest.Scratch + 4], ebx);
+        a.mov(al, 0);
+        a.@out(0xF4, al);
+    }
+
+    [Theory]
+    [InlineData("bt")]
+    [InlineData("vt")]
+    public void AGuestPageTableWriteIsTracedAndTheShadowNeverShowsAStaleMapping(string backend)
+    {
+        Hypervisor hv = HypervisorCatalog.Create(backend, TinyGuest.P4)!;
+
+        (Vm vm, VmRunResult r) = TinyGuest.Run(hv, backend, RemapAPage);
+
+        Assert.Equal(1, r.GuestExitCode);
+        Assert.Equal(0xAAAA_AAAAu, vm.Memory.Read32(TinyGuest.Scratch));
+        Assert.Equal(0xBBBB_BBBBu, vm.Memory.Read32(TinyGuest.Scratch + 4));
+        Assert.True(hv.Events[EventKind.TracingFault] >= 1);
+        Assert.True(hv.Events[EventKind.HiddenPageFault] >= 2);
+    }
+
+    [Fact]
+    public void WithoutTracingTheShadowWouldKeepTheStaleMapping()
+    {
+        // The control for the test above: the same guest with the page-table watch cut off reads
+        // frame A twice, which is what that test would catch.
+        var hv = new VtHypervisor(TinyGuest.P4);
+        Vm vm = Vm.BootMultiboot(new VmConfig { CpuModel = CpuModel.Pentium4, NominalHz = hv.Profile.TickHz }, Vmi.TestSupport.FlatKernel.Build(RemapAPage));
+        hv.Attach(vm);
+        vm.Cpu.StoreWatch = null;
+
+        vm.Run(1_000_000);
+
+        Assert.Equal(0xAAAA_AAAAu, vm.Memory.Read32(TinyGuest.Scratch + 4));
+    }
+
+    [Fact]
+    public void UnderVtNptTheSameGuestTakesNoPageFaultExitsAndWalksTwoDimensions()
+    {
+        var hv = new VtNptHypervisor(TinyGuest.P4);
+        var walks = new List<long>();
+        hv.Events.Trace = e =>
+        {
+            // Each walk is traced as its miss, then one event per memory reference it made.
+            if (e.Kind == EventKind.NestedTlbMiss) walks.Add(0);
+            if (e.Kind == EventKind.NestedWalkReference) walks[^1]++;
+        };
+
+        (Vm vm, VmRunResult r) = TinyGuest.Run(hv, "vt-npt", RemapAPage);
+
+        Assert.Equal(0xBBBB_BBBBu, vm.Memory.Read32(TinyGuest.Scratch + 4));
+        Assert.Equal(0, hv.Events[EventKind.ExitPageFault] + hv.Events[EventKind.HiddenPageFault] + hv.Events[EventKind.TracingFault]);
+        Assert.Equal(0, hv.Events[EventKind.ExitCrAccess]);
+        Assert.Contains(2L, walks); // paging off: the nested dimension only
+        Assert.Contains(8L, walks); // 4 KiB page: 2 guest levels × (2 nested + 1) + 2 nested for the frame
+        Assert.Equal(walks.Sum(), hv.WalkReferencesByLevel.Sum());
+    }
+
+    [Fact]
+    public void ABackendRefusesACpuModelWithoutTheFeaturesItNeeds()
+    {
+        Vm plain = Vm.BootMultiboot(new VmConfig { CpuModel = CpuModel.Plain }, Vmi.TestSupport.FlatKernel.Build(a => a.hlt()));
+        Vm p4 = Vm.BootMultiboot(new VmConfig { CpuModel = CpuModel.Pentium4 }, Vmi.TestSupport.FlatKernel.Build(a => a.hlt()));
+
+        var vt = Assert.Throws<HypervisorException>(() => new VtHypervisor(TinyGuest.P4).Attach(plain));
+        var npt = Assert.Throws<HypervisorException>(() => new VtNptHypervisor(TinyGuest.P4).Attach(p4));
+
+        Assert.Contains("hardware virtualization", vt.Message);
+        Assert.Contains("nested paging", npt.Message);
+    }
+}
