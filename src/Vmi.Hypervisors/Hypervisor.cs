@@ -3,6 +3,7 @@ using Vmi.Hypervisors.Costs;
 using Vmi.Hypervisors.Events;
 using Vmi.Machine;
 
+
 namespace Vmi.Hypervisors;
 
 /// <summary>
@@ -43,6 +44,9 @@ public abstract class Hypervisor : ICpuIntercepts
 
     protected Vmi.Cpu.Cpu Cpu => Vm.Cpu;
 
+    /// <summary>Memory the backend keeps for itself beyond guest RAM (<see cref="VmConfig.HostMemoryBytes"/> must be at least this).</summary>
+    public virtual uint HostMemoryBytes => 0;
+
     /// <summary>Why this backend cannot run on <paramref name="model"/>, or null if it can.</summary>
     public virtual string? RefuseCpuModel(CpuModel model) => null;
 
@@ -59,6 +63,10 @@ public abstract class Hypervisor : ICpuIntercepts
         if (RefuseCpuModel(machine.Config.CpuModel) is string why)
         {
             throw new HypervisorException(why);
+        }
+        if (machine.Memory.HostSize < HostMemoryBytes)
+        {
+            throw new HypervisorException($"{Name} keeps 0x{HostMemoryBytes:X} bytes of its own beyond guest RAM, but the VM was built with 0x{machine.Memory.HostSize:X} (set VmConfig.HostMemoryBytes)");
         }
         vm = machine;
         OnAttach();

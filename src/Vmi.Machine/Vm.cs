@@ -53,7 +53,7 @@ public sealed class Vm
     private Vm(VmConfig config)
     {
         Config = config;
-        Memory = new PhysicalMemory(config.MemoryBytes);
+        Memory = new PhysicalMemory(config.MemoryBytes, config.HostMemoryBytes);
         Memory.SetReadOnly(GuestLayout.ReadOnlyWindowStart, GuestLayout.ReadOnlyWindowEnd - GuestLayout.ReadOnlyWindowStart);
         Cpu = new Vmi.Cpu.Cpu(Memory, config.CpuModel);
         Clock = new GuestClock(config.NominalHz, () => Cpu.InstructionsRetired);

@@ -32,6 +32,9 @@ public sealed record VmConfig
 
     public CpuModel CpuModel { get; init; } = CpuModel.Pentium4;
 
+    /// <summary>Memory a hypervisor backend keeps for itself beyond guest RAM (e.g. bt's descriptor tables); the guest never sees it.</summary>
+    public uint HostMemoryBytes { get; init; }
+
     public long NominalHz { get; init; } = DefaultNominalHz;
 
     /// <summary>An option ROM image (e.g. a VMI ROM) to place in the ROM window, or null.</summary>

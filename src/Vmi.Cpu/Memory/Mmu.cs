@@ -145,7 +145,7 @@ public sealed unsafe partial class Cpu
             return PageFault(linear, write, user, present: true, out physical);
         }
         physical = t.Frame | (linear & 0xFFF);
-        if (Memory.IsRam(t.Frame, 4096))
+        if (Memory.IsBacked(t.Frame, 4096))
         {
             uint e = t.Frame | TlbReadSuper;
             if (t.User) e |= TlbReadUser;

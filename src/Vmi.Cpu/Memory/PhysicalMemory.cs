@@ -35,22 +35,64 @@ public sealed unsafe class PhysicalMemory
     /// <summary>Bumped whenever decoded code in a page becomes stale; blocks remember the value they saw.</summary>
     internal readonly uint[] Generation;
 
-    public PhysicalMemory(uint ramBytes)
+    /// <param name="ramBytes">Guest RAM, at physical 0.</param>
+    /// <param name="hostBytes">
+    /// Memory of the hypervisor's own after guest RAM (its descriptor tables, for one): the CPU
+    /// reaches it only through a backend's translation (<see cref="Cpu.Paging"/>), never the guest
+    /// by a physical address, since guest-physical checks (<see cref="IsRam"/>) stop at RAM.
+    /// </param>
+    public PhysicalMemory(uint ramBytes, uint hostBytes = 0)
     {
+        if ((hostBytes & (PageSize - 1)) != 0 || (ulong)ramBytes + hostBytes > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(hostBytes), hostBytes, "host memory must be a multiple of 4 KiB, and RAM plus host memory below 2 GiB");
+        }
         if (ramBytes < PageSize * 256 || (ramBytes & (PageSize - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(ramBytes), ramBytes, "RAM must be a multiple of 4 KiB and at least 1 MiB");
         }
         RamSize = ramBytes;
-        ramArray = GC.AllocateArray<byte>((int)ramBytes, pinned: true);
+        HostSize = hostBytes;
+        BackedSize = ramBytes + hostBytes;
+        ramArray = GC.AllocateArray<byte>((int)BackedSize, pinned: true);
         ram = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(ramArray));
-        PageCount = (int)(ramBytes >> PageShift);
+        PageCount = (int)(BackedSize >> PageShift);
         Traps = new PageTrap[PageCount];
         CodeChunks = new uint[PageCount];
         Generation = new uint[PageCount];
     }
 
     public uint RamSize { get; }
+
+    /// <summary>The hypervisor's memory after RAM: physical [<see cref="HostBase"/>, <see cref="BackedSize"/>).</summary>
+    public uint HostSize { get; }
+
+    public uint HostBase => RamSize;
+
+    /// <summary>RAM plus host memory: what a physical address from a backend's translation may reach.</summary>
+    public uint BackedSize { get; }
+
+    public bool IsBacked(uint address, uint length) => address < BackedSize && length <= BackedSize - address;
+
+    /// <summary>The hypervisor writes its own memory (offset from <see cref="HostBase"/>); the guest's pages are out of reach.</summary>
+    public void WriteHost(uint offset, ReadOnlySpan<byte> data)
+    {
+        if (offset > HostSize || (uint)data.Length > HostSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"host write of {data.Length} bytes at offset 0x{offset:X} is outside the 0x{HostSize:X} bytes of host memory");
+        }
+        NoteCodeWrite(HostBase + offset, data.Length);
+        data.CopyTo(new Span<byte>(ram + HostBase + offset, data.Length));
+    }
+
+    public void ReadHost(uint offset, Span<byte> destination)
+    {
+        if (offset > HostSize || (uint)destination.Length > HostSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"host read of {destination.Length} bytes at offset 0x{offset:X} is outside the 0x{HostSize:X} bytes of host memory");
+        }
+        new ReadOnlySpan<byte>(ram + HostBase + offset, destination.Length).CopyTo(destination);
+    }
 
     internal int PageCount { get; }
 
@@ -86,7 +128,7 @@ public sealed unsafe class PhysicalMemory
         }
     }
 
-    internal bool IsWatched(uint address) => address < RamSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0;
+    internal bool IsWatched(uint address) => address < BackedSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0;
 
     private void SetTrap(uint start, uint length, PageTrap bit, bool on)
     {
@@ -94,7 +136,7 @@ public sealed unsafe class PhysicalMemory
         {
             return;
         }
-        ulong end = Math.Min((ulong)start + length, RamSize);
+        ulong end = Math.Min((ulong)start + length, BackedSize);
         for (ulong p = start >> PageShift; p < (end + PageSize - 1) >> PageShift; p++)
         {
             Traps[p] = on ? Traps[p] | bit : Traps[p] & ~bit;
@@ -105,13 +147,13 @@ public sealed unsafe class PhysicalMemory
     /// <summary>The CPU flushes its TLB when page attributes change, since fast write bits were derived from them.</summary>
     internal Action? TrapsChanged { get; set; }
 
-    public byte Read8(uint address) => address < RamSize ? ram[address] : (byte)0xFF;
+    public byte Read8(uint address) => address < BackedSize ? ram[address] : (byte)0xFF;
 
     public ushort Read16(uint address) => (ushort)(Read8(address) | (Read8(address + 1) << 8));
 
     public uint Read32(uint address)
     {
-        if (address <= RamSize - 4)
+        if (address <= BackedSize - 4)
         {
             return *(uint*)(ram + address);
         }
@@ -124,7 +166,7 @@ public sealed unsafe class PhysicalMemory
     /// </summary>
     public void GuestWrite(uint address, int size, uint value)
     {
-        if (address < RamSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0 && StoreWatched is { } watch)
+        if (address < BackedSize && (Traps[address >> PageShift] & PageTrap.Watched) != 0 && StoreWatched is { } watch)
         {
             uint old = 0;
             for (int i = 0; i < size; i++)
@@ -149,7 +191,7 @@ public sealed unsafe class PhysicalMemory
         for (int i = 0; i < size; i++)
         {
             uint a = address + (uint)i;
-            if (a >= RamSize)
+            if (a >= BackedSize)
             {
                 continue;
             }
@@ -223,7 +265,7 @@ public sealed unsafe class PhysicalMemory
     internal void NoteCodeWrite(uint address, int length)
     {
         uint end = address + (uint)length;
-        for (uint a = address & ~127u; a < end && a < RamSize; a += 128)
+        for (uint a = address & ~127u; a < end && a < BackedSize; a += 128)
         {
             uint page = a >> PageShift;
             if ((CodeChunks[page] & (1u << (int)((a >> 7) & 31))) != 0)

@@ -18,6 +18,7 @@ namespace Vmi.Hypervisors.BinaryTranslation;
 public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 {
     private ShadowMmu? mmu;
+    private DescriptorTableShadow? tables;
 
     public BtHypervisor(CostProfile profile)
         : base(profile)
@@ -29,6 +30,8 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     public override string Description => "software full virtualization (2006 VMware style): kernel in ring 1, traps emulated, sensitive kernel instructions translated, shadow page tables";
 
     public override int KernelRing => 1;
+
+    public override uint HostMemoryBytes => DescriptorTableShadow.HostBytes;
 
     /// <summary>Kernel blocks translated (each also counts its instructions as <see cref="EventKind.TranslatedInstruction"/>).</summary>
     public long TranslatedBlocks { get; private set; }
@@ -52,9 +55,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         Cpu.ExceptionIntercepts = uint.MaxValue;
         Cpu.InterceptSoftwareInterrupts = true;
         Cpu.InterceptExternalInterrupts = true;
-        mmu = new ShadowMmu(Cpu, this);
+        tables = new DescriptorTableShadow(Cpu);
+        mmu = new ShadowMmu(Cpu, this, tables.IsWatched);
         Cpu.Paging = mmu;
-        Cpu.StoreWatch = mmu.OnStore;
+        Cpu.StoreWatch = OnStore;
         if (Translate)
         {
             Cpu.BlockDecoded = OnBlockDecoded;
@@ -106,6 +110,15 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             return InterceptAction.Default; // user code runs directly
         }
         Count(EventKind.TranslatedSensitive, OpName(e.Op));
+        if (e.Op is SensitiveOp.Sgdt or SensitiveOp.Sidt)
+        {
+            // The guest sees the table it loaded, not the monitor's copy.
+            TableRegister t = e.Op == SensitiveOp.Sgdt ? tables!.VirtualGdtr : tables!.VirtualIdtr;
+            Span<byte> image = stackalloc byte[6];
+            BitConverter.TryWriteBytes(image, (ushort)t.Limit);
+            BitConverter.TryWriteBytes(image[2..], t.Base);
+            return cpu.TryWriteLinear(e.Address, image, user: false, out CpuFault f) ? InterceptAction.Skip : Reflect(cpu, f);
+        }
         if (e.Op is SensitiveOp.Popf or SensitiveOp.Iret)
         {
             // At CPL 1 > IOPL 0 the hardware would silently keep IF; the translated code restores
@@ -121,6 +134,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         {
             SensitiveEvent ins = e.Instruction;
             Count(EventKind.TrapAndEmulate, OpName(ins.Op), instruction: () => ins.ToString());
+            if (ins.Op is SensitiveOp.Lgdt or SensitiveOp.Lidt)
+            {
+                return LoadDescriptorTable(cpu, ins);
+            }
             return TrapEmulation.Emulate(cpu, ins, mmu!, Name);
         }
         Count(EventKind.InterruptReflection, e.Source switch
@@ -130,6 +147,33 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             _ => e.Vector == Vectors.PF ? "page fault" : "exception",
         });
         return InterceptAction.Default;
+    }
+
+    private InterceptAction LoadDescriptorTable(Vmi.Cpu.Cpu cpu, in SensitiveEvent ins)
+    {
+        Span<byte> image = stackalloc byte[6];
+        if (!cpu.TryReadLinear(ins.Address, image, user: false, out CpuFault f))
+        {
+            return Reflect(cpu, f);
+        }
+        uint guestBase = BitConverter.ToUInt32(image[2..]) & (ins.Size == 2 ? 0x00FF_FFFFu : 0xFFFF_FFFFu);
+        return tables!.Load(ins.Op == SensitiveOp.Lidt, guestBase, BitConverter.ToUInt16(image), out f) ? InterceptAction.Skip : Reflect(cpu, f);
+    }
+
+    private bool OnStore(in WatchedStore store)
+    {
+        if (tables!.OnStore(store))
+        {
+            Count(EventKind.TracingFault, "descriptor-table write");
+        }
+        return mmu!.OnStore(store);
+    }
+
+    /// <summary>An emulated access faulted: the guest gets that fault.</summary>
+    private static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
+    {
+        cpu.InjectException(f.Vector, f.HasError ? f.ErrorCode : null, f.Address);
+        return InterceptAction.Resume;
     }
 
     public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)

@@ -54,25 +54,6 @@ internal static class TrapEmulation
                 mmu.Invalidate(e.Address);
                 cpu.InvalidatePage(e.Address);
                 return InterceptAction.Skip;
-            case SensitiveOp.Lgdt:
-            case SensitiveOp.Lidt:
-                {
-                    Span<byte> image = stackalloc byte[6];
-                    if (!cpu.TryReadLinear(e.Address, image, user: false, out CpuFault f))
-                    {
-                        return Reflect(cpu, f);
-                    }
-                    var t = new TableRegister { Limit = BitConverter.ToUInt16(image), Base = BitConverter.ToUInt32(image[2..]) & (e.Size == 2 ? 0x00FF_FFFFu : 0xFFFF_FFFFu) };
-                    if (e.Op == SensitiveOp.Lgdt)
-                    {
-                        cpu.Gdtr = t;
-                    }
-                    else
-                    {
-                        cpu.Idtr = t;
-                    }
-                    return InterceptAction.Skip;
-                }
             case SensitiveOp.Ltr:
                 return cpu.TryLoadTaskRegister((ushort)e.Value, out CpuFault ltrFault) ? InterceptAction.Skip : Reflect(cpu, ltrFault);
             case SensitiveOp.Lldt:

@@ -14,6 +14,9 @@ internal sealed class NestedMmu : IPageTranslation
 {
     private const uint P = 1, Rw = 2;
 
+    /// <summary>A frame no memory backs (the top page of the physical space): where a guest-physical address outside RAM leads.</summary>
+    public const uint Unbacked = 0xFFFF_F000;
+
     private readonly uint guestRamBytes;
     private readonly uint[] nestedDirectory = new uint[1024];
     private readonly uint[]?[] nestedTables = new uint[]?[1024];
@@ -87,12 +90,12 @@ internal sealed class NestedMmu : IPageTranslation
         uint nde = nestedDirectory[gpa >> 22];
         if ((nde & P) == 0)
         {
-            // Outside guest RAM: nothing is mapped; the access reaches open bus as on a bare PC.
-            return gpa;
+            // Outside guest RAM nothing is mapped: the access goes nowhere (reads float high) as on a bare PC.
+            return Unbacked | (gpa & 0xFFF);
         }
         ReferencesByLevel[1]++;
         uint nte = nestedTables[gpa >> 22]![(gpa >> 12) & 0x3FF];
-        return (nte & P) == 0 ? gpa : (nte & 0xFFFF_F000) | (gpa & 0xFFF);
+        return (nte & P) == 0 ? Unbacked | (gpa & 0xFFF) : (nte & 0xFFFF_F000) | (gpa & 0xFFF);
     }
 
     public uint GuestRamBytes => guestRamBytes;

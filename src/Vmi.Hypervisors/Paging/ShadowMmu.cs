@@ -36,21 +36,38 @@ internal sealed class ShadowMmu : IPageTranslation
     /// <summary>Pages unshadowed by the write-flooding rule.</summary>
     public long Unshadowed { get; private set; }
 
-    public ShadowMmu(Vmi.Cpu.Cpu cpu, IShadowAccounting accounting)
+    private readonly Func<uint, bool> watchedByOthers;
+
+    /// <param name="watchedByOthers">Pages (by number) the hypervisor watches for its own reasons, which must stay watched when no shadow needs them.</param>
+    public ShadowMmu(Vmi.Cpu.Cpu cpu, IShadowAccounting accounting, Func<uint, bool>? watchedByOthers = null)
     {
         this.cpu = cpu;
         this.accounting = accounting;
+        this.watchedByOthers = watchedByOthers ?? (static _ => false);
     }
 
     public int ShadowRoots => roots.Count;
 
     public int ShadowTables => roots.Values.Sum(r => r.Tables.Count(t => t is not null));
 
+    /// <summary>
+    /// Where the monitor's own memory (host memory after guest RAM) appears in every address space:
+    /// the top 4 MiB, the area a VMI ROM reserves below its virtual_top, which a kernel that honours
+    /// it (or ours, which leaves it as a guard) never maps. Supervisor-only.
+    /// </summary>
+    public const uint MonitorBase = 0xFFC0_0000;
+
     public PageTranslation Translate(Vmi.Cpu.Cpu c, uint linear, PageAccess access, bool user)
     {
+        if (linear >= MonitorBase && linear - MonitorBase < c.Memory.HostSize)
+        {
+            return user
+                ? PageTranslation.PageFault(1u | (access == PageAccess.Write ? 2u : 0) | 4u)
+                : PageTranslation.Map(c.Memory.HostBase + (linear - MonitorBase), writable: true, user: false);
+        }
         if (!c.PagingEnabled)
         {
-            return PageTranslation.Map(linear, writable: true, user: true);
+            return PageTranslation.Map(GuestFrame(c, linear), writable: true, user: true);
         }
         ShadowRoot root = Current();
         int pdi = (int)(linear >> 22), pti = (int)((linear >> 12) & 0x3FF);
@@ -77,7 +94,7 @@ internal sealed class ShadowMmu : IPageTranslation
             }
         }
         writesSinceUse.Remove(g.Large ? root.GuestDirectoryPage : g.TablePage >> 12);
-        e = g.Frame | SP | (g.User ? SU : 0) | (g.Global ? SG : 0);
+        e = GuestFrame(c, g.Frame) | SP | (g.User ? SU : 0) | (g.Global ? SG : 0);
         if (g.Dirty)
         {
             e |= (g.Writable ? SW : 0) | (g.SupervisorWritable ? SSuperW : 0);
@@ -89,13 +106,18 @@ internal sealed class ShadowMmu : IPageTranslation
 
     public bool TryTranslateNoSideEffects(Vmi.Cpu.Cpu c, uint linear, out uint physical)
     {
+        if (linear >= MonitorBase && linear - MonitorBase < c.Memory.HostSize)
+        {
+            physical = c.Memory.HostBase + (linear - MonitorBase);
+            return true;
+        }
         if (!c.PagingEnabled)
         {
-            physical = linear;
+            physical = GuestFrame(c, linear & ~0xFFFu) | (linear & 0xFFF);
             return true;
         }
         GuestMapping g = GuestPageWalker.Walk(c, linear, PageAccess.Read, user: false, sideEffects: false, static (a, _) => a);
-        physical = g.Frame | (linear & 0xFFF);
+        physical = GuestFrame(c, g.Frame) | (linear & 0xFFF);
         return !g.Fault;
     }
 
@@ -123,7 +145,7 @@ internal sealed class ShadowMmu : IPageTranslation
     /// <summary>Drops every shadow (the guest changed paging modes: CR0.WP/PG, CR4.PSE/PGE).</summary>
     public void Reset()
     {
-        foreach (uint page in tableUsers.Keys.Concat(roots.Keys).ToList())
+        foreach (uint page in tableUsers.Keys.Concat(roots.Keys).Where(p => !watchedByOthers(p)).ToList())
         {
             cpu.WatchPage(page << 12, false);
         }
@@ -278,12 +300,16 @@ internal sealed class ShadowMmu : IPageTranslation
 
     private void UnwatchIfUnused(uint page)
     {
-        if (!roots.ContainsKey(page) && !tableUsers.ContainsKey(page))
+        if (!roots.ContainsKey(page) && !tableUsers.ContainsKey(page) && !watchedByOthers(page))
         {
             cpu.WatchPage(page << 12, false);
             writesSinceUse.Remove(page);
         }
     }
+
+    /// <summary>A guest-physical frame as the shadow maps it: guest RAM as is, anything else to a frame no memory backs (never the monitor's).</summary>
+    private static uint GuestFrame(Vmi.Cpu.Cpu c, uint frame) =>
+        c.Memory.IsRam(frame & ~0xFFFu, 4096) ? frame & ~0xFFFu : NestedMmu.Unbacked;
 
     private static bool Allows(uint e, PageAccess access, bool user)
     {

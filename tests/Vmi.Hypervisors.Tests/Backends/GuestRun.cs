@@ -24,6 +24,7 @@ internal sealed record GuestRun(Hypervisor Hypervisor, Vm Vm, VmRunResult Result
             CommandLine = commandLine,
             CpuModel = HypervisorCatalog.DefaultCpuModel(backend),
             NominalHz = costs.TickHz,
+            HostMemoryBytes = hv.HostMemoryBytes,
         }, KernelImage);
         hv.Attach(vm);
         VmRunResult result = vm.Run(maxInstructions);

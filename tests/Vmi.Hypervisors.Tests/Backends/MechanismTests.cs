@@ -48,6 +48,61 @@ public sealed class MechanismTests
     }
 
     /// <summary>
+    /// Loads its own GDT (ring-1 flat segments and a data segment at 0x5000), stores SGDT at
+    /// <see cref="TinyGuest.Scratch"/>, then moves that data segment to 0x6000 by writing its own
+    /// GDT and reads through it into Scratch + 8.
+    /// </summary>
+    private static void OwnGdt(Assembler a)
+    {
+        const uint gdt = 0x2000, descriptor = 0x2100;
+        a.mov(esp, 0x9_0000);
+        a.mov(__dword_ptr[0x5000], 0x5555_5555);
+        a.mov(__dword_ptr[0x6000], 0x6666_6666);
+        a.mov(__dword_ptr[gdt], 0);
+        a.mov(__dword_ptr[gdt + 4], 0);
+        a.mov(__dword_ptr[gdt + 8], 0x0000_FFFF);
+        a.mov(__dword_ptr[gdt + 12], 0x00CF_BB00);
+        a.mov(__dword_ptr[gdt + 16], 0x0000_FFFF);
+        a.mov(__dword_ptr[gdt + 20], 0x00CF_B300);
+        a.mov(__dword_ptr[gdt + 24], 0x5000_FFFF);
+        a.mov(__dword_ptr[gdt + 28], 0x00CF_B300);
+        a.mov(__word_ptr[descriptor], 31);
+        a.mov(__dword_ptr[descriptor + 2], gdt);
+        a.lgdt(__fword_ptr[descriptor]);
+        a.mov(ax, 0x11);
+        a.mov(ds, ax);
+        a.sgdt(__fword_ptr[TinyGuest.Scratch]);
+        a.mov(__dword_ptr[gdt + 24], 0x6000_FFFF);
+        a.mov(ax, 0x19);
+        a.mov(es, ax);
+        a.mov(eax, __dword_ptr.es[0]);
+        a.mov(__dword_ptr[TinyGuest.Scratch + 8], eax);
+        a.mov(al, 0);
+        a.@out(0xF4, al);
+    }
+
+    [Fact]
+    public void UnderBtTheMonitorKeepsItsOwnGdtAndTheKernelsSgdtShowsTheKernelsTable()
+    {
+        var translated = new BtHypervisor(TinyGuest.P4);
+        var untranslated = new BtHypervisor(TinyGuest.P4) { Translate = false };
+
+        (Vm vm, VmRunResult r) = TinyGuest.Run(translated, "bt", OwnGdt);
+        (Vm vm2, _) = TinyGuest.Run(untranslated, "bt", OwnGdt);
+
+        Assert.Equal(1, r.GuestExitCode);
+        // The CPU runs on the monitor's copy at the top of the address space...
+        Assert.Equal(0xFFC0_0000u, vm.Cpu.Gdtr.Base);
+        // ...while the kernel's SGDT shows its own table; untranslated, it would see the monitor's.
+        Assert.Equal(31u, vm.Memory.Read16(TinyGuest.Scratch));
+        Assert.Equal(0x2000u, vm.Memory.Read32(TinyGuest.Scratch + 2));
+        Assert.Equal(0xFFC0_0000u, vm2.Memory.Read32(TinyGuest.Scratch + 2));
+        // A descriptor the kernel wrote after LGDT reached the copy (a traced write).
+        Assert.Equal(0x6666_6666u, vm.Memory.Read32(TinyGuest.Scratch + 8));
+        Assert.True(translated.Events.CountsByDetail[(EventKind.TracingFault, "descriptor-table write")] >= 1);
+    }
+
+    /// <summary>
     /// Identity-maps the first 4 MiB with 4 KiB pages, maps 0x3FF000 to frame A, reads it, rewrites
     /// the PTE to frame B, reloads CR3 (flushing the TLB, not the shadow), reads again into EBX, and
     /// stores both readings at <see cref="TinyGuest.Scratch"/>.

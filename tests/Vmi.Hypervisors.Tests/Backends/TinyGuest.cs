@@ -15,6 +15,7 @@ internal static class TinyGuest
         {
             CpuModel = HypervisorCatalog.DefaultCpuModel(backend),
             NominalHz = hv.Profile.TickHz,
+            HostMemoryBytes = hv.HostMemoryBytes,
         }, FlatKernel.Build(code));
         hv.Attach(vm);
         return (vm, vm.Run(1_000_000));

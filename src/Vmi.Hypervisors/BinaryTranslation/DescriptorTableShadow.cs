@@ -1,0 +1,106 @@
+using Vmi.Cpu;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.BinaryTranslation;
+
+/// <summary>
+/// The monitor's own GDT and IDT: when the ring-1 kernel loads a descriptor table (LGDT/LIDT trap),
+/// the monitor copies it into its own memory (the top of every address space, see
+/// <see cref="ShadowMmu.MonitorBase"/>) and points the real GDTR/IDTR there, remembering the
+/// guest's values, which translated SGDT/SIDT show. The guest's table pages are watched, so a
+/// descriptor the guest writes later reaches the copy (a tracing fault, as for page tables).
+/// </summary>
+internal sealed class DescriptorTableShadow
+{
+    /// <summary>Host memory per table: a GDT's limit is at most 0xFFFF.</summary>
+    private const uint TableBytes = 0x1_0000;
+
+    public const uint HostBytes = 2 * TableBytes;
+
+    private readonly Vmi.Cpu.Cpu cpu;
+
+    /// <summary>Per watched guest page (number): which table it holds part of, and the table offset of the page's first byte.</summary>
+    private readonly Dictionary<uint, List<(bool Idt, long Delta)>> pages = [];
+
+    public DescriptorTableShadow(Vmi.Cpu.Cpu cpu)
+    {
+        this.cpu = cpu;
+        VirtualGdtr = cpu.Gdtr;
+        VirtualIdtr = cpu.Idtr;
+    }
+
+    /// <summary>The GDTR the guest loaded (what SGDT shows it).</summary>
+    public TableRegister VirtualGdtr { get; private set; }
+
+    public TableRegister VirtualIdtr { get; private set; }
+
+    public bool IsWatched(uint page) => pages.ContainsKey(page);
+
+    /// <summary>LGDT/LIDT: copy the guest's table into the monitor's and load the real register with the copy.</summary>
+    public bool Load(bool idt, uint guestBase, uint limit, out CpuFault fault)
+    {
+        limit &= 0xFFFF;
+        byte[] image = new byte[limit + 1];
+        if (!cpu.TryReadLinear(guestBase, image, user: false, out fault))
+        {
+            return false;
+        }
+        uint offset = idt ? TableBytes : 0;
+        cpu.Memory.WriteHost(offset, image);
+        var real = new TableRegister { Base = ShadowMmu.MonitorBase + offset, Limit = limit };
+        var guest = new TableRegister { Base = guestBase, Limit = limit };
+        if (idt)
+        {
+            VirtualIdtr = guest;
+            cpu.Idtr = real;
+        }
+        else
+        {
+            VirtualGdtr = guest;
+            cpu.Gdtr = real;
+        }
+        foreach (var list in pages.Values)
+        {
+            list.RemoveAll(p => p.Idt == idt);
+        }
+        for (long p = guestBase & ~0xFFFu; p <= (long)guestBase + limit; p += 0x1000)
+        {
+            if (cpu.TryTranslateNoSideEffects((uint)p, out uint phys) && cpu.Memory.IsRam(phys & ~0xFFFu, 0x1000))
+            {
+                uint page = phys >> 12;
+                if (!pages.TryGetValue(page, out var list))
+                {
+                    list = [];
+                    pages[page] = list;
+                }
+                list.Add((idt, p - guestBase));
+                cpu.WatchPage(phys, true);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A store into a watched page: true if it landed in a descriptor table (the copy is updated).</summary>
+    public bool OnStore(in WatchedStore store)
+    {
+        if (!pages.TryGetValue(store.PhysicalAddress >> 12, out var list) || list.Count == 0)
+        {
+            return false;
+        }
+        bool hit = false;
+        foreach ((bool idt, long delta) in list)
+        {
+            TableRegister t = idt ? VirtualIdtr : VirtualGdtr;
+            for (int i = 0; i < store.Size; i++)
+            {
+                long at = delta + (store.PhysicalAddress & 0xFFF) + i;
+                if (at >= 0 && at <= t.Limit)
+                {
+                    cpu.Memory.WriteHost((idt ? TableBytes : 0) + (uint)at, [(byte)(store.NewValue >> (8 * i))]);
+                    hit = true;
+                }
+            }
+        }
+        return hit;
+    }
+}
