@@ -12,7 +12,7 @@ internal sealed record GuestRun(Hypervisor Hypervisor, Vm Vm, VmRunResult Result
 
     public static byte[] KernelImage => Kernel.Value;
 
-    public static GuestRun Boot(string backend, string commandLine, string profile = "p4-2006", long maxInstructions = 2_000_000_000, Action<Hypervisor>? configure = null, Hypervisor? hypervisor = null)
+    public static GuestRun Boot(string backend, string commandLine, string profile = "p4-2006", long maxInstructions = 2_000_000_000, Action<Hypervisor>? configure = null, Hypervisor? hypervisor = null, byte[]? optionRom = null)
     {
         CostProfile costs = CostProfiles.Load(profile);
         Hypervisor hv = hypervisor ?? HypervisorCatalog.Create(backend, costs)!;
@@ -21,10 +21,11 @@ internal sealed record GuestRun(Hypervisor Hypervisor, Vm Vm, VmRunResult Result
         Vm vm = Vm.BootMultiboot(new VmConfig
         {
             SerialOutput = serial,
-            CommandLine = commandLine,
+            CommandLine = "kernel " + commandLine, // the first word is the kernel's name, as a loader passes it
             CpuModel = HypervisorCatalog.DefaultCpuModel(backend),
             NominalHz = costs.TickHz,
             HostMemoryBytes = hv.HostMemoryBytes,
+            OptionRom = optionRom,
         }, KernelImage);
         hv.Attach(vm);
         VmRunResult result = vm.Run(maxInstructions);
