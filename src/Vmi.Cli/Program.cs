@@ -14,6 +14,7 @@ public static class Program
             RunCommand.Create(),
             Commands.Rom.RomCommand.Create(),
             SitesCommand.Create(),
+            Commands.Compare.CompareCommand.Create(),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Vmi.Cpu;
+using Vmi.Hypervisors;
 using Vmi.Machine;
 using Vmi.Machine.Boot;
 using Vmi.Machine.Debugging;
@@ -18,7 +20,7 @@ public static class RunCommand
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
         var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline), passed byte for byte", DefaultValueFactory = _ => "" };
         var initrd = new Option<string?>("--initrd") { Description = "multiboot modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
-        var cpu = new Option<string>("--cpu") { Description = "CPU model: " + string.Join(", ", CpuModel.All.Select(m => m.Name)), DefaultValueFactory = _ => CpuModel.Pentium4.Name };
+        var cpu = new Option<string?>("--cpu") { Description = $"CPU model: {BackendChoice.CpuNames} (default {CpuModel.Pentium4.Name}, or the --hypervisor backend's own)" };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
         var serial = new Option<FileInfo?>("--serial") { Description = "write the guest's COM1 output to FILE instead of stdout" };
@@ -30,12 +32,18 @@ public static class RunCommand
         var traceLimit = new Option<long>("--trace-limit") { Description = "stop tracing after this many instructions", DefaultValueFactory = _ => 1_000_000 };
         var gdb = new Option<int?>("--gdb") { Description = "wait for gdb on 127.0.0.1:PORT before the first instruction (0: any free port)" };
         var romBase = new Option<string?>("--rom-base") { Description = "physical address of the ROM (2 KiB aligned in 0xC0000-0xDFFFF, default 0xC0000)" };
+        var hypervisor = new Option<string?>("--hypervisor") { Description = $"run under a hypervisor backend: {BackendChoice.BackendNames} (default: none, the bare machine)" };
+        var costProfile = new Option<string?>("--cost-profile") { Description = $"cost profile pricing the backend's events: {string.Join(", ", Vmi.Hypervisors.Costs.CostProfiles.BuiltInNames)} or a FILE (default {BackendChoice.DefaultProfile}; needs --hypervisor)" };
+        var events = new Option<bool>("--events") { Description = "after the run, print the backend's events with their modelled cycles (needs --hypervisor)" };
+        var traceEvents = new Option<FileInfo?>("--trace-events") { Description = "write every hypervisor event to FILE as one JSON line (needs --hypervisor)" };
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
             kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
+            hypervisor, costProfile, events, traceEvents,
         };
         command.SetAction(parse => Execute(
+            new BackendOptions(parse.GetValue(hypervisor), parse.GetValue(costProfile), parse.GetValue(events), parse.GetValue(traceEvents)),
             new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
             new TraceChoice(parse.GetValue(trace), parse.GetValue(traceLimit)),
             parse.GetValue(gdb),
@@ -43,7 +51,7 @@ public static class RunCommand
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
             parse.GetValue(initrd),
-            parse.GetValue(cpu)!,
+            parse.GetValue(cpu),
             new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
             parse.GetValue(json),
@@ -54,6 +62,9 @@ public static class RunCommand
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base);
 
     private sealed record TraceChoice(FileInfo? File, long Limit);
+
+    /// <summary>--hypervisor, --cost-profile, --events and --trace-events, as given.</summary>
+    private sealed record BackendOptions(string? Name, string? CostProfile, bool Events, FileInfo? TraceEvents);
 
     /// <summary>--max-instructions and --max-guest-time.</summary>
     private sealed record Limits(long? Instructions, string? GuestSeconds);
@@ -104,7 +115,7 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string cpuName, Limits limits,
+    private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string? cpuName, Limits limits,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         long? maxInstructions = limits.Instructions;
@@ -116,20 +127,25 @@ public static class RunCommand
         {
             return UsageError($"--memory: {memoryText} is more than a 32-bit machine can address");
         }
-        CpuModel? model = CpuModel.Find(cpuName);
-        if (model is null)
+        if (BackendChoice.Resolve(backendOptions.Name, backendOptions.CostProfile, cpuName, out BackendChoice? backend, out CpuModel model) is string backendError)
         {
-            return UsageError($"--cpu: unknown model '{cpuName}' (known: {string.Join(", ", CpuModel.All.Select(m => m.Name))})");
+            return UsageError(backendError);
         }
+        if (backend is null && (backendOptions.Events || backendOptions.TraceEvents is not null))
+        {
+            return UsageError($"{(backendOptions.Events ? "--events" : "--trace-events")} needs --hypervisor (without a backend there are no events)");
+        }
+        // A backend's profile sets the guest clock: one tick per ordinary instruction at its CPI.
+        long nominalHz = backend?.Profile.TickHz ?? VmConfig.DefaultNominalHz;
         if (maxInstructions is <= 0)
         {
             return UsageError("--max-instructions must be positive");
         }
-        // Guest time is counted in nanoseconds (one tick per instruction at 1 GHz): at most ~292 years.
+        // Guest time is counted in ticks (one per instruction at nominalHz): at most 2^63 of them.
         double? guestSeconds = null;
         if (limits.GuestSeconds is string text)
         {
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0 && seconds * VmConfig.DefaultNominalHz < long.MaxValue))
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0 && seconds * nominalHz < long.MaxValue))
             {
                 return UsageError($"--max-guest-time: '{text}' is not a positive number of seconds");
             }
@@ -155,7 +171,7 @@ public static class RunCommand
         {
             return UsageError($"--initrd: {moduleError}");
         }
-        RunOutputs? opened = RunOutputs.TryOpen(serialFile, traceChoice.File, jsonPath, out string outputError);
+        RunOutputs? opened = RunOutputs.TryOpen(serialFile, traceChoice.File, backendOptions.TraceEvents, jsonPath, out string outputError);
         if (opened is null)
         {
             return UsageError(outputError);
@@ -172,6 +188,7 @@ public static class RunCommand
                     CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
                     Modules = modules,
                     CpuModel = model,
+                    NominalHz = nominalHz,
                     SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
@@ -180,6 +197,23 @@ public static class RunCommand
             catch (VmBuildException e)
             {
                 return UsageError($"{kernel.Name}: {e.Message}");
+            }
+            // Before the first instruction, the tracer and the gdb stub: the backend owns the run from the entry point.
+            Hypervisor? hv = backend?.Create();
+            if (hv is not null)
+            {
+                if (outputs.TraceEvents is not null)
+                {
+                    hv.Events.Trace = new EventTraceWriter(outputs.TraceEvents).Write;
+                }
+                try
+                {
+                    hv.Attach(vm);
+                }
+                catch (HypervisorException e)
+                {
+                    return UsageError($"--hypervisor {hv.Name}: {e.Message}");
+                }
             }
             if (guestSeconds is double limit)
             {
@@ -229,9 +263,12 @@ public static class RunCommand
                 }
                 signal = signals.Signal;
             }
-            return Report(result, signal, outputs, model, quiet, kernel.FullName, cmdline);
+            return Report(new RunReport(result, signal, model, hv, backendOptions.Events), outputs, quiet, kernel.FullName, cmdline);
         }
     }
+
+    /// <summary>What a run produced, for <see cref="Report"/>: the result, the signal that stopped it, the CPU model and the backend (if any).</summary>
+    private sealed record RunReport(VmRunResult Result, int? Signal, CpuModel Model, Hypervisor? Hypervisor, bool Events);
 
     /// <summary>
     /// Closes the outputs and reports the run: the exit code, the summary (stderr), the JSON, and one
@@ -239,18 +276,24 @@ public static class RunCommand
     /// since a script must not take a run whose results are incomplete for a good one; the summary
     /// still says how the guest ended.
     /// </summary>
-    private static int Report(VmRunResult result, int? signal, RunOutputs outputs, CpuModel model, bool quiet, string kernel, string cmdline)
+    private static int Report(RunReport run, RunOutputs outputs, bool quiet, string kernel, string cmdline)
     {
+        VmRunResult result = run.Result;
         List<string> problems = outputs.CloseRunOutputs();
-        int exitCode = problems.Count > 0 ? (int)ExitCode.Failure : ExitCodeFor(result, signal);
-        if (outputs.WriteJson(JsonSummary(result, model, exitCode, kernel, cmdline)) is string jsonProblem)
+        int exitCode = problems.Count > 0 ? (int)ExitCode.Failure : ExitCodeFor(result, run.Signal);
+        if (outputs.WriteJson(JsonSummary(run, exitCode, kernel, cmdline)) is string jsonProblem)
         {
             problems.Add(jsonProblem);
             exitCode = (int)ExitCode.Failure;
         }
         if (!quiet)
         {
-            WriteSummary(Console.Error, result, model, exitCode);
+            WriteSummary(Console.Error, run, exitCode);
+        }
+        if (run.Events && run.Hypervisor is not null)
+        {
+            // Asked for explicitly, so shown even with --quiet; on stderr with the summary, since stdout may carry the guest or the JSON.
+            EventTable.Write(TableConsole.Create(toStderr: true), run.Hypervisor, result.Instructions);
         }
         foreach (string problem in problems)
         {
@@ -304,28 +347,32 @@ public static class RunCommand
         _ => (int)ExitCode.Failure,
     };
 
-    private static void WriteSummary(TextWriter w, VmRunResult r, CpuModel model, int exitCode)
+    private static void WriteSummary(TextWriter w, RunReport run, int exitCode)
     {
         var inv = CultureInfo.InvariantCulture;
+        VmRunResult r = run.Result;
+        string under = run.Hypervisor is Hypervisor hv ? $" under {hv.Name} (cost profile {hv.Profile.Name})" : "";
         w.WriteLine($"vmi: {Describe(r)}");
-        w.WriteLine(string.Format(inv, "vmi: {0:N0} instructions on {1}, guest time {2:F6} s, host time {3:F3} s, {4:F1} MIPS, exit code {5}",
-            r.Instructions, model.Name, r.GuestSeconds, r.HostSeconds, r.Mips, exitCode));
+        w.WriteLine(string.Format(inv, "vmi: {0:N0} instructions on {1}{2}, guest time {3:F6} s, host time {4:F3} s, {5:F1} MIPS, exit code {6}",
+            r.Instructions, run.Model.Name, under, r.GuestSeconds, r.HostSeconds, r.Mips, exitCode));
     }
 
-    private static string Describe(VmRunResult r) => r.Reason switch
+    /// <summary>How a run ended, in words: the summary's first line, and `vmi compare`'s report of a run that failed.</summary>
+    internal static string Describe(VmRunResult r) => r.Reason switch
     {
         VmExitReason.DebugExit => $"guest exit through the debug port: status {r.GuestExitCode} ({r.Detail})",
         VmExitReason.Halted or VmExitReason.Interrupted or VmExitReason.GuestTimeLimit => r.Detail,
         _ => $"{r.Reason}: {r.Detail}",
     };
 
-    private static string JsonSummary(VmRunResult r, CpuModel model, int exitCode, string kernel, string cmdline)
+    private static string JsonSummary(RunReport run, int exitCode, string kernel, string cmdline)
     {
+        VmRunResult r = run.Result;
         var summary = new
         {
             kernel,
             cmdline,
-            cpu = model.Name,
+            cpu = run.Model.Name,
             exitReason = r.Reason.ToString(),
             guestExitCode = r.GuestExitCode,
             exitCode,
@@ -348,7 +395,14 @@ public static class RunCommand
                 r.Counters.SelfModifyingWrites,
             },
         };
-        return JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true });
+        var indented = new JsonSerializerOptions { WriteIndented = true };
+        if (run.Hypervisor is null)
+        {
+            return JsonSerializer.Serialize(summary, indented);
+        }
+        JsonObject node = JsonSerializer.SerializeToNode(summary)!.AsObject();
+        HypervisorJson.AddTo(node, run.Hypervisor, r.Instructions);
+        return node.ToJsonString(indented);
     }
 
     private static int UsageError(string message)

@@ -2,7 +2,8 @@ namespace Vmi.Cli.Commands;
 
 /// <summary>
 /// Where `vmi run` writes: the guest's console (--serial FILE, else stdout), the instruction trace
-/// (--trace FILE) and the JSON summary (--json FILE, or '-' for stdout). Every file is created
+/// (--trace FILE), the hypervisor event trace (--trace-events FILE) and the JSON summary (--json
+/// FILE, or '-' for stdout). Every file is created
 /// before the VM is built, so an unusable path is refused before anything runs; a write that
 /// fails later loses that output only, never the run (see <see cref="OutputFile"/>).
 /// <para>
@@ -13,11 +14,12 @@ namespace Vmi.Cli.Commands;
 /// </summary>
 internal sealed class RunOutputs : IDisposable
 {
-    private RunOutputs(OutputFile console, OutputFile? trace, OutputFile? json)
+    private RunOutputs(OutputFile console, OutputFile? trace, OutputFile? traceEvents, OutputFile? json)
     {
         Console = console;
         Trace = trace;
         TraceWriter = trace is null ? null : new StreamWriter(trace);
+        TraceEvents = traceEvents;
         Json = json;
     }
 
@@ -28,10 +30,13 @@ internal sealed class RunOutputs : IDisposable
 
     public StreamWriter? TraceWriter { get; }
 
+    /// <summary>--trace-events: one JSON line per hypervisor event.</summary>
+    public OutputFile? TraceEvents { get; }
+
     public OutputFile? Json { get; }
 
     /// <summary>Opens every output, or none with the one-line reason the first one cannot be written.</summary>
-    public static RunOutputs? TryOpen(FileInfo? serial, FileInfo? trace, string? json, out string error)
+    public static RunOutputs? TryOpen(FileInfo? serial, FileInfo? trace, FileInfo? traceEvents, string? json, out string error)
     {
         error = "";
         bool jsonToStdout = json == "-";
@@ -48,26 +53,35 @@ internal sealed class RunOutputs : IDisposable
             console.Dispose();
             return null;
         }
-        OutputFile? jsonFile = null;
-        if (json is not null && (jsonFile = jsonToStdout ? Standard("stdout") : OutputFile.TryCreate("--json", json, out error)) is null)
+        OutputFile? eventsFile = null;
+        if (traceEvents is not null && (eventsFile = OutputFile.TryCreate("--trace-events", traceEvents.FullName, out error)) is null)
         {
             traceFile?.Dispose();
             console.Dispose();
             return null;
         }
-        return new RunOutputs(console, traceFile, jsonFile);
+        OutputFile? jsonFile = null;
+        if (json is not null && (jsonFile = jsonToStdout ? Standard("stdout") : OutputFile.TryCreate("--json", json, out error)) is null)
+        {
+            eventsFile?.Dispose();
+            traceFile?.Dispose();
+            console.Dispose();
+            return null;
+        }
+        return new RunOutputs(console, traceFile, eventsFile, jsonFile);
     }
 
     private static OutputFile Standard(string name) =>
         OutputFile.ForConsole(name, name == "stderr" ? System.Console.OpenStandardError() : System.Console.OpenStandardOutput());
 
-    /// <summary>Flushes and closes the console and the trace; the one-line problems of those that lost bytes.</summary>
+    /// <summary>Flushes and closes the console and the traces; the one-line problems of those that lost bytes.</summary>
     public List<string> CloseRunOutputs()
     {
         TraceWriter?.Dispose();
         Trace?.Dispose();
+        TraceEvents?.Dispose();
         Console.Dispose();
-        return [.. new[] { Console.Problem, Trace?.Problem }.OfType<string>()];
+        return [.. new[] { Console.Problem, Trace?.Problem, TraceEvents?.Problem }.OfType<string>()];
     }
 
     /// <summary>Writes the JSON summary and closes its output; the problem if it was not all written.</summary>
@@ -86,6 +100,7 @@ internal sealed class RunOutputs : IDisposable
     {
         TraceWriter?.Dispose();
         Trace?.Dispose();
+        TraceEvents?.Dispose();
         Console.Dispose();
         Json?.Dispose();
     }
