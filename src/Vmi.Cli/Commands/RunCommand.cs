@@ -189,6 +189,7 @@ public static class RunCommand
                     Modules = modules,
                     CpuModel = model,
                     NominalHz = nominalHz,
+                    HostMemoryBytes = backend?.HostMemoryBytes ?? 0,
                     SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,

@@ -14,15 +14,13 @@ internal sealed record BenchRun(
     string Backend,
     string CpuModel,
     string Bench,
+    int Iters,
     VmRunResult Result,
     IReadOnlyList<string> Results,
     IReadOnlyDictionary<EventKind, long> Events,
     long ModelledCycles,
     long EventCycles)
 {
-    /// <summary>The workload name the baseline runs with: the guest boots, runs no workload and exits.</summary>
-    public const string Baseline = "none";
-
     public long Instructions => Result.Instructions;
 
     /// <summary>
@@ -31,10 +29,11 @@ internal sealed record BenchRun(
     /// </summary>
     public bool Passed => Result.Reason == VmExitReason.DebugExit && Result.GuestExitCode == 1;
 
-    /// <summary>Boots <paramref name="kernel"/> with "vmi=off quiet bench=BENCH iters=N EXTRA" under a fresh backend and runs it to the end.</summary>
+    /// <summary>Boots <paramref name="kernel"/> with "kernel vmi=off quiet bench=BENCH iters=N EXTRA" under a fresh backend and runs it to the end.</summary>
     public static BenchRun Run(byte[] kernel, BackendChoice backend, string bench, int iters, byte[] extra, long maxInstructions)
     {
-        byte[] prefix = Encoding.ASCII.GetBytes($"vmi=off quiet bench={bench} iters={iters}");
+        // The first word is the kernel's name, as a boot loader passes it (the guest skips it).
+        byte[] prefix = Encoding.ASCII.GetBytes($"kernel vmi=off quiet bench={bench} iters={iters}");
         byte[] commandLine = extra.Length == 0 ? prefix : [.. prefix, (byte)' ', .. extra];
         var serial = new MemoryStream();
         Vm vm = Vm.BootMultiboot(new VmConfig
@@ -42,12 +41,13 @@ internal sealed record BenchRun(
             CommandLineBytes = commandLine,
             CpuModel = backend.Model,
             NominalHz = backend.Profile.TickHz,
+            HostMemoryBytes = backend.HostMemoryBytes,
             SerialOutput = serial,
         }, kernel);
         Hypervisor hypervisor = backend.Create();
         hypervisor.Attach(vm);
         VmRunResult result = vm.Run(maxInstructions);
-        return new BenchRun(backend.Name, backend.Model.Name, bench, result, ResultLines(Encoding.ASCII.GetString(serial.ToArray())),
+        return new BenchRun(backend.Name, backend.Model.Name, bench, iters, result, ResultLines(Encoding.ASCII.GetString(serial.ToArray())),
             hypervisor.Events.Counts, hypervisor.ModelledCycles(result.Instructions), hypervisor.EventCycles);
     }
 

@@ -111,12 +111,6 @@ internal static class CompareReport
                 ["backends"] = byBackend,
             });
         }
-        var baselines = new JsonObject();
-        foreach (string backend in c.Backends)
-        {
-            BenchRun b = c.BaselineOf(backend);
-            baselines[backend] = Totals(b.Instructions, b.ModelledCycles, b.EventCycles, b.Events);
-        }
         var doc = new JsonObject
         {
             ["kernel"] = c.Kernel,
@@ -124,8 +118,8 @@ internal static class CompareReport
             ["costProfile"] = c.Profile.Name,
             ["append"] = c.Append,
             ["backends"] = new JsonArray([.. c.Backends.Select(b => (JsonNode?)b)]),
-            ["cpuModels"] = new JsonObject(c.Backends.Select(b => KeyValuePair.Create(b, (JsonNode?)c.BaselineOf(b).CpuModel))),
-            ["baselines"] = baselines,
+            ["cpuModels"] = new JsonObject(c.Backends.Select(b => KeyValuePair.Create(b, (JsonNode?)c.Run(c.Workloads[0], b).CpuModel))),
+            ["method"] = "per N iterations: the run with 2N iterations less the run with N",
             ["workloads"] = workloads,
         };
         return doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

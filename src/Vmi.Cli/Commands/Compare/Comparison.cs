@@ -3,7 +3,7 @@ using Vmi.Hypervisors.Events;
 
 namespace Vmi.Cli.Commands.Compare;
 
-/// <summary>A workload's figures on one backend: its run less that backend's baseline run, whole and per iteration.</summary>
+/// <summary>A workload's figures on one backend: its run with 2N iterations less its run with N, whole and per iteration.</summary>
 internal sealed record WorkloadFigures(long Instructions, IReadOnlyDictionary<EventKind, long> Events, long ModelledCycles, long EventCycles, int Iters)
 {
     public double PerIteration(long value) => (double)value / Iters;
@@ -28,7 +28,7 @@ internal sealed record WorkloadFigures(long Instructions, IReadOnlyDictionary<Ev
 /// printed the same RESULT lines for a workload (the same work was done).
 /// </summary>
 internal sealed class Comparison(string kernel, IReadOnlyList<string> backends, IReadOnlyList<string> workloads, int iters, CostProfile profile, string append,
-    IReadOnlyDictionary<(string Bench, string Backend), BenchRun> runs)
+    IReadOnlyDictionary<(string Bench, string Backend, bool Doubled), BenchRun> runs)
 {
     public const string Native = "native";
 
@@ -47,11 +47,15 @@ internal sealed class Comparison(string kernel, IReadOnlyList<string> backends, 
 
     public bool HasNative => backends.Contains(Native);
 
-    public BenchRun Run(string bench, string backend) => runs[(bench, backend)];
+    /// <summary>The workload's run with N iterations (<paramref name="doubled"/>: with 2N).</summary>
+    public BenchRun Run(string bench, string backend, bool doubled = false) => runs[(bench, backend, doubled)];
 
-    public BenchRun BaselineOf(string backend) => runs[(BenchRun.Baseline, backend)];
-
-    public WorkloadFigures Figures(string workload, string backend) => WorkloadFigures.Between(Run(workload, backend), BaselineOf(backend), iters);
+    /// <summary>
+    /// N iterations' worth: the run with 2N iterations less the run with N. Everything a run does
+    /// once (boot, starting init, printing the RESULT line, exit) cancels, so the figures are the
+    /// workload's own however small N is.
+    /// </summary>
+    public WorkloadFigures Figures(string workload, string backend) => WorkloadFigures.Between(Run(workload, backend, doubled: true), Run(workload, backend), iters);
 
     /// <summary>Modelled cycles of <paramref name="backend"/> over native's for the workload; null without native or when native's figure is not positive.</summary>
     public double? RatioToNative(string workload, string backend)
@@ -68,35 +72,38 @@ internal sealed class Comparison(string kernel, IReadOnlyList<string> backends, 
     public List<string> Problems()
     {
         var problems = new List<string>();
-        foreach (string bench in workloads.Prepend(BenchRun.Baseline))
+        foreach (string bench in workloads)
         {
-            string label = bench == BenchRun.Baseline ? "baseline (bench=none)" : bench;
             foreach (string backend in backends)
             {
-                BenchRun run = Run(bench, backend);
-                if (!run.Passed)
+                foreach (bool doubled in new[] { false, true })
                 {
-                    problems.Add($"{label} on {backend}: {RunCommand.Describe(run.Result)}");
+                    BenchRun run = Run(bench, backend, doubled);
+                    if (!run.Passed)
+                    {
+                        problems.Add($"{bench} (iters={run.Iters}) on {backend}: {RunCommand.Describe(run.Result)}");
+                    }
                 }
             }
         }
         foreach (string workload in workloads)
-        {
-            string first = backends[0];
-            IReadOnlyList<string> expected = Run(workload, first).Results;
-            foreach (string backend in backends)
+            foreach (bool doubled in new[] { false, true })
             {
-                IReadOnlyList<string> got = Run(workload, backend).Results;
-                if (!got.Any(l => l.StartsWith($"RESULT bench={workload} ", StringComparison.Ordinal)))
+                string first = backends[0];
+                IReadOnlyList<string> expected = Run(workload, first, doubled).Results;
+                foreach (string backend in backends)
                 {
-                    problems.Add($"{workload} on {backend}: the guest printed no RESULT line for bench={workload}");
-                }
-                else if (!got.SequenceEqual(expected))
-                {
-                    problems.Add($"{workload}: {backend} printed '{string.Join(" / ", got)}' but {first} printed '{string.Join(" / ", expected)}'");
+                    IReadOnlyList<string> got = Run(workload, backend, doubled).Results;
+                    if (!got.Any(l => l.StartsWith($"RESULT bench={workload} ", StringComparison.Ordinal)))
+                    {
+                        problems.Add($"{workload} on {backend}: the guest printed no RESULT line for bench={workload}");
+                    }
+                    else if (!got.SequenceEqual(expected))
+                    {
+                        problems.Add($"{workload}: {backend} printed '{string.Join(" / ", got)}' but {first} printed '{string.Join(" / ", expected)}'");
+                    }
                 }
             }
-        }
         return problems;
     }
 }
