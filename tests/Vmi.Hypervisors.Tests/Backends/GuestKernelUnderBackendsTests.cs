@@ -110,7 +110,7 @@ public sealed class GuestKernelUnderBackendsTests
         GuestRun native = GuestRun.Boot("native", "vmi=off quiet bench=cpuid iters=100");
         GuestRun vt = GuestRun.Boot("vt", "vmi=off quiet bench=cpuid iters=100");
 
-        long GuestCycles(GuestRun r) => long.Parse(r.Output.Split('\n').Single(l => l.StartsWith("cycles bench=cpuid", StringComparison.Ordinal)).Split(' ')[2]);
+        long GuestCycles(GuestRun r) => long.Parse(r.Output.Split('\n').Single(l => l.StartsWith("cycles bench=cpuid", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
         long exit = vt.Hypervisor.Profile.CostOf(EventKind.ExitCpuid);
 
         // 100 CPUID exits measured by the workload's own rdtsc, within the cost of one more exit.
