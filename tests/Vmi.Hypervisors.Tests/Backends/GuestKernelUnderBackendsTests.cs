@@ -89,7 +89,8 @@ public sealed class GuestKernelUnderBackendsTests
         long Cycles(string backend, string bench) => PerIterations(backend, bench, n).Cycles;
 
         Assert.True(Cycles("bt", "syscall") > 5 * Cycles("native", "syscall"));
-        Assert.Equal(Cycles("native", "syscall"), Cycles("vt", "syscall"));
+        // (Within 5%: a timer tick may fall in one backend's measured iterations and not another's.)
+        Assert.InRange(Cycles("vt", "syscall"), Cycles("native", "syscall"), Cycles("native", "syscall") * 105 / 100);
         Assert.True(Cycles("vt", "pgfault") > 2 * Cycles("bt", "pgfault"));
         Assert.True(Cycles("vt", "ptemod") > 2 * Cycles("bt", "ptemod"));
         Assert.True(Cycles("vt", "forkwait") > Cycles("bt", "forkwait"));
