@@ -47,6 +47,13 @@ public abstract class Hypervisor : ICpuIntercepts
     /// <summary>Memory the backend keeps for itself beyond guest RAM (<see cref="VmConfig.HostMemoryBytes"/> must be at least this).</summary>
     public virtual uint HostMemoryBytes => 0;
 
+    /// <summary>
+    /// The VMI ROM this backend publishes for a VM on <paramref name="model"/>: mapped in the
+    /// option-ROM window when the VM is built (VmConfig.OptionRom), where the kernel finds it as on
+    /// a PC. Derived from the model and this backend's costs.
+    /// </summary>
+    public virtual Vmi.Rom.VmiRom BuildRom(CpuModel model) => Vmi.Rom.RomProfiles.Native();
+
     /// <summary>Why this backend cannot run on <paramref name="model"/>, or null if it can.</summary>
     public virtual string? RefuseCpuModel(CpuModel model) => null;
 
