@@ -38,14 +38,17 @@ void paging_init(void)
 
 uint32_t paging_kernel_directory(void) { return kernel_pd_phys; }
 
-/* A new page directory: private (empty) below KERNEL_VMA, the kernel's tables shared above. */
+/* A new page directory: private (empty) below KERNEL_VMA, the kernel's tables shared above,
+ * copied in one lazy-MMU batch (bulk mapping of a directory nothing runs on yet). */
 uint32_t paging_new_address_space(void)
 {
     uint32_t pd = phys_alloc();
     announce_page_table(pd / PAGE_SIZE, VMI_PAGE_PD | VMI_PAGE_ZEROED);
+    set_lazy_mode(VMI_LAZY_MMU);
     for (uint32_t i = KERNEL_VMA >> 22; i < 1024; i++)
         if (table(kernel_pd_phys)[i])
             set_pxe(&table(pd)[i], table(kernel_pd_phys)[i], VMI_PAGE_PD);
+    set_lazy_mode(VMI_LAZY_OFF);
     return pd;
 }
 

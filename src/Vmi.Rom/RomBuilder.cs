@@ -49,6 +49,12 @@ public sealed class RomBuilder
 
     public byte ApiVersionMinor { get; init; }
 
+    /// <summary>
+    /// The code of vmi_init (32-bit, called once by the kernel before get_reloc; must return EAX = 0),
+    /// e.g. a hypercall telling the hypervisor the kernel is taking the ROM. Null: return 0.
+    /// </summary>
+    public Action<Assembler>? VmiInit { get; init; }
+
     /// <summary>VMware's PCI IDs, as the original ROMs carried (a mismatch was only a warning in Linux).</summary>
     public ushort PciVendor { get; init; } = 0x15AD;
 
@@ -74,12 +80,12 @@ public sealed class RomBuilder
         Align(image, 16);
 
         int vmiInit = image.Count;
-        Append(image, Assemble(vmiInit, a =>
+        Append(image, Assemble(vmiInit, VmiInit ?? (a =>
         {
             // Nothing to set up: the hypervisor prepared the machine before the kernel ran.
             a.xor(eax, eax);
             a.ret();
-        }));
+        })));
         Align(image, 16);
 
         // get_reloc's table follows the code; the code is assembled with the table's final offset.

@@ -68,15 +68,18 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>
-    /// What CPUID returns on this model (also used by hypervisors to build their tables). No leaf
-    /// this CPU reports depends on the subleaf in ECX; the parameter is there for the ones that will.
+    /// What CPUID returns on this model. No leaf this CPU reports depends on the subleaf in ECX;
+    /// the parameter is there for the ones that will.
     /// </summary>
+    public void CpuidResult(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx) =>
+        CpuidOf(Model, leaf, subleaf, out eax, out ebx, out ecx, out edx);
+
+    /// <summary>What CPUID returns on a CPU of model <paramref name="m"/> (a hypervisor builds its ROM's CPUID table from this).</summary>
 #pragma warning disable IDE0060 // subleaf: part of the CPUID contract
-    public void CpuidResult(uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx)
+    public static void CpuidOf(CpuModel m, uint leaf, uint subleaf, out uint eax, out uint ebx, out uint ecx, out uint edx)
 #pragma warning restore IDE0060
     {
         eax = ebx = ecx = edx = 0;
-        CpuModel m = Model;
         switch (leaf)
         {
             case 0:

@@ -2,6 +2,8 @@ using Vmi.Cpu;
 using Vmi.Hypervisors.Costs;
 using Vmi.Hypervisors.Events;
 using Vmi.Hypervisors.Paging;
+using Vmi.Hypervisors.Paravirtual;
+using Vmi.Rom;
 
 namespace Vmi.Hypervisors.BinaryTranslation;
 
@@ -19,6 +21,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 {
     private ShadowMmu? mmu;
     private DescriptorTableShadow? tables;
+    private HypercallHandler? hypercalls;
+
+    /// <summary>Whether the kernel took this backend's ROM (vmi_init): from then on its ring-1 code runs directly, untranslated.</summary>
+    public bool Paravirtual { get; private set; }
 
     public BtHypervisor(CostProfile profile)
         : base(profile)
@@ -31,7 +37,33 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 
     public override int KernelRing => 1;
 
-    public override uint HostMemoryBytes => DescriptorTableShadow.HostBytes;
+    public override uint HostMemoryBytes => SharedPage.HostBytes;
+
+    /// <summary>
+    /// The ROM this backend publishes: each call in its cheapest correct form for a kernel run
+    /// directly in ring 1 (its costs: <see cref="BtCosts"/>): the interrupt flag and IRET on the
+    /// shared page's virtual flag, CPUID from a table, hypercalls by INT 0x82 (no hardware
+    /// assistance is used) where a trap would cost more or native would be wrong; virtual_top
+    /// reserves the monitor's area; vmi_init tells the monitor the kernel took the ROM.
+    /// </summary>
+    public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
+
+    internal RomPlanner Planner(CpuModel model)
+    {
+        var planner = new RomPlanner(Name, model, new BtCosts(Profile), HypercallInstruction.SoftwareInterrupt)
+        {
+            VirtualTop = ShadowMmu.MonitorBase,
+            VmiInit = VirtualInterruptFlag.EmitVmiInit,
+        };
+        long few = Profile.CpiMilli * 4 / 1000;
+        planner.Offer(Vmi.Abi.VmiCall.DisableInterrupts, VirtualInterruptFlag.Disable, few, "virtual IF")
+            .Offer(Vmi.Abi.VmiCall.EnableInterrupts, VirtualInterruptFlag.Enable, few, "virtual IF")
+            .Offer(Vmi.Abi.VmiCall.GetInterruptMask, VirtualInterruptFlag.Get, few, "virtual IF")
+            .Offer(Vmi.Abi.VmiCall.SetInterruptMask, VirtualInterruptFlag.Set, few, "virtual IF")
+            .Offer(Vmi.Abi.VmiCall.Iret, VirtualInterruptFlag.Iret, few, "virtual IF, then IRET")
+            .Offer(Vmi.Abi.VmiCall.Cpuid, CpuidTable.For(RomPlanner.CpuidLeaves(model)), Profile.CpiMilli * 20 / 1000, "CPUID table");
+        return planner;
+    }
 
     /// <summary>Kernel blocks translated (each also counts its instructions as <see cref="EventKind.TranslatedInstruction"/>).</summary>
     public long TranslatedBlocks { get; private set; }
@@ -51,7 +83,8 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     {
         EnterRing1();
         Cpu.Intercepts = this;
-        Cpu.InstructionIntercepts = Translate ? Vmi.Cpu.Cpu.MaskOf(TranslatedOps) : 0;
+        Cpu.HypercallVector = Hypercalls.SoftwareInterruptVector;
+        Cpu.InstructionIntercepts = (Translate ? Vmi.Cpu.Cpu.MaskOf(TranslatedOps) : 0) | Vmi.Cpu.Cpu.MaskOf(SensitiveOp.SoftwareInterruptHypercall);
         Cpu.ExceptionIntercepts = uint.MaxValue;
         Cpu.InterceptSoftwareInterrupts = true;
         Cpu.InterceptExternalInterrupts = true;
@@ -59,6 +92,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         mmu = new ShadowMmu(Cpu, this, tables.IsWatched);
         Cpu.Paging = mmu;
         Cpu.StoreWatch = OnStore;
+        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.Hypercall, detail));
         if (Translate)
         {
             Cpu.BlockDecoded = OnBlockDecoded;
@@ -107,7 +141,11 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     {
         if (e.Cpl != KernelRing)
         {
-            return InterceptAction.Default; // user code runs directly
+            return InterceptAction.Default; // user code runs directly (an INT 0x82 from it is an ordinary interrupt)
+        }
+        if (e.Op == SensitiveOp.SoftwareInterruptHypercall)
+        {
+            return Hypercall(cpu, e);
         }
         Count(EventKind.TranslatedSensitive, OpName(e.Op));
         if (e.Op is SensitiveOp.Sgdt or SensitiveOp.Sidt)
@@ -134,6 +172,12 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         {
             SensitiveEvent ins = e.Instruction;
             Count(EventKind.TrapAndEmulate, OpName(ins.Op), instruction: () => ins.ToString());
+            if (Paravirtual && ins.Op is SensitiveOp.Cli or SensitiveOp.Sti)
+            {
+                // A native CLI/STI of a paravirtual kernel (before its sites were patched) acts on the virtual flag.
+                SetVirtualIf(cpu, ins.Op == SensitiveOp.Sti);
+                return InterceptAction.Skip;
+            }
             if (ins.Op is SensitiveOp.Lgdt or SensitiveOp.Lidt)
             {
                 return LoadDescriptorTable(cpu, ins);
@@ -146,7 +190,95 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             InterruptSource.External => "external interrupt",
             _ => e.Vector == Vectors.PF ? "page fault" : "exception",
         });
+        if (Paravirtual)
+        {
+            EnterKernel(cpu, e.Vector);
+        }
         return InterceptAction.Default;
+    }
+
+    /// <summary>
+    /// An event is about to enter the paravirtual kernel through the monitor's IDT (trap gates only):
+    /// the frame's EFLAGS image must carry the virtual flag, and an interrupt gate of the guest's
+    /// clears the virtual flag, as the hardware would clear IF.
+    /// </summary>
+    private void EnterKernel(Vmi.Cpu.Cpu cpu, int vector)
+    {
+        bool vif = VirtualIf;
+        cpu.Eflags = vif ? cpu.Eflags | EFlags.IF : cpu.Eflags & ~EFlags.IF;
+        if (tables!.IsInterruptGate(vector))
+        {
+            WriteShared(SharedPage.VirtualIf, 0);
+        }
+    }
+
+    private bool VirtualIf => ReadShared(SharedPage.VirtualIf) != 0;
+
+    private void SetVirtualIf(Vmi.Cpu.Cpu cpu, bool enabled)
+    {
+        WriteShared(SharedPage.VirtualIf, enabled ? (byte)1 : (byte)0);
+        if (enabled)
+        {
+            // Held interrupts may come in now, and the real IF must be set for them.
+            WriteShared(SharedPage.Pending, 0);
+            cpu.Eflags |= EFlags.IF;
+        }
+    }
+
+    private byte ReadShared(uint linear)
+    {
+        Span<byte> b = stackalloc byte[1];
+        Cpu.Memory.ReadHost(linear - ShadowMmu.MonitorBase, b);
+        return b[0];
+    }
+
+    private void WriteShared(uint linear, byte value) => Cpu.Memory.WriteHost(linear - ShadowMmu.MonitorBase, [value]);
+
+    private InterceptAction Hypercall(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        uint number = cpu.Ebx;
+        switch (number)
+        {
+            case Hypercalls.Activate:
+                Count(EventKind.Hypercall, "activate");
+                Activate(cpu);
+                return InterceptAction.Skip;
+            case Hypercalls.DeliverPending:
+                Count(EventKind.Hypercall, "deliver pending");
+                SetVirtualIf(cpu, true);
+                return InterceptAction.Skip;
+            case (uint)Vmi.Abi.VmiCall.Halt:
+                Count(EventKind.Hypercall, "Halt");
+                SetVirtualIf(cpu, true);
+                cpu.EnterHalt(e.Eip + (uint)e.Length);
+                return InterceptAction.Resume;
+            case (uint)Vmi.Abi.VmiCall.GetGdt or (uint)Vmi.Abi.VmiCall.GetIdt:
+                Count(EventKind.Hypercall, number == (uint)Vmi.Abi.VmiCall.GetGdt ? "GetGDT" : "GetIDT");
+                // The kernel's own table, not the monitor's copy.
+                if (!hypercalls!.WriteTableRegister(cpu.Eax, number == (uint)Vmi.Abi.VmiCall.GetGdt ? tables!.VirtualGdtr : tables!.VirtualIdtr))
+                {
+                    cpu.Eax = HypercallHandler.Refused;
+                }
+                return InterceptAction.Skip;
+            default:
+                return hypercalls!.TryHandle(number, e, out InterceptAction action) ? action : hypercalls.RefuseUnknown();
+        }
+    }
+
+    /// <summary>
+    /// The kernel took the ROM: its sensitive operations now go through the ROM's sites, so its
+    /// ring-1 code runs directly, untranslated (which is correct only if every one of them does).
+    /// Its interrupt flag becomes the shared page's; the real IF stays set, the IDT copy gets trap gates.
+    /// </summary>
+    private void Activate(Vmi.Cpu.Cpu cpu)
+    {
+        Paravirtual = true;
+        cpu.InstructionIntercepts = Vmi.Cpu.Cpu.MaskOf(SensitiveOp.SoftwareInterruptHypercall);
+        cpu.BlockDecoded = null;
+        WriteShared(SharedPage.VirtualIf, cpu.IF ? (byte)1 : (byte)0);
+        WriteShared(SharedPage.Pending, 0);
+        cpu.Eflags |= EFlags.IF;
+        tables!.TrapGatesOnly = true;
     }
 
     private InterceptAction LoadDescriptorTable(Vmi.Cpu.Cpu cpu, in SensitiveEvent ins)
@@ -178,8 +310,23 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 
     public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)
     {
+        if (!Paravirtual)
+        {
+            Count(EventKind.InterruptReflection, "external interrupt");
+            return InterceptAction.Default;
+        }
+        if (!VirtualIf)
+        {
+            // Held until the kernel enables interrupts: marked pending, the real IF masked meanwhile.
+            WriteShared(SharedPage.Pending, 1);
+            cpu.Eflags &= ~EFlags.IF;
+            return InterceptAction.Resume;
+        }
         Count(EventKind.InterruptReflection, "external interrupt");
-        return InterceptAction.Default;
+        byte vector = cpu.Platform.AcknowledgeInterrupt();
+        EnterKernel(cpu, vector);
+        cpu.InjectInterrupt(vector);
+        return InterceptAction.Resume;
     }
 
     void IShadowAccounting.HiddenFault(uint linear) => Count(EventKind.HiddenPageFault, "shadow fill");

@@ -36,6 +36,53 @@ internal sealed class DescriptorTableShadow
 
     public bool IsWatched(uint page) => pages.ContainsKey(page);
 
+    /// <summary>
+    /// Whether the monitor's IDT copy turns the guest's interrupt gates into trap gates, so that
+    /// delivery leaves the real IF alone: a paravirtual kernel's interrupt flag is virtual (in the
+    /// shared page), and the monitor clears that one itself for an interrupt gate.
+    /// </summary>
+    public bool TrapGatesOnly
+    {
+        get => trapGatesOnly;
+        set
+        {
+            trapGatesOnly = value;
+            if (VirtualIdtr.Limit > 0 && VirtualIdtr.Base != 0)
+            {
+                Load(idt: true, VirtualIdtr.Base, VirtualIdtr.Limit, out _);
+            }
+        }
+    }
+
+    private bool trapGatesOnly;
+
+    /// <summary>Whether the guest's own gate for <paramref name="vector"/> is an interrupt gate (it clears IF on entry).</summary>
+    public bool IsInterruptGate(int vector)
+    {
+        Span<byte> access = stackalloc byte[1];
+        return (uint)vector * 8 + 7 <= VirtualIdtr.Limit
+            && cpu.TryReadLinear(VirtualIdtr.Base + (uint)vector * 8 + 5, access, user: false, out _)
+            && (access[0] & 0x1F) is 0x0E or 0x06;
+    }
+
+    private void ConvertGates(uint firstGate, uint lastGate)
+    {
+        if (!trapGatesOnly)
+        {
+            return;
+        }
+        Span<byte> access = stackalloc byte[1];
+        for (uint g = firstGate; g <= lastGate && g * 8 + 5 < TableBytes; g++)
+        {
+            cpu.Memory.ReadHost(TableBytes + g * 8 + 5, access);
+            if ((access[0] & 0x1F) is 0x0E or 0x06)
+            {
+                access[0] |= 1; // interrupt gate → trap gate (type 0xE → 0xF, 0x6 → 0x7)
+                cpu.Memory.WriteHost(TableBytes + g * 8 + 5, access);
+            }
+        }
+    }
+
     /// <summary>LGDT/LIDT: copy the guest's table into the monitor's and load the real register with the copy.</summary>
     public bool Load(bool idt, uint guestBase, uint limit, out CpuFault fault)
     {
@@ -47,6 +94,10 @@ internal sealed class DescriptorTableShadow
         }
         uint offset = idt ? TableBytes : 0;
         cpu.Memory.WriteHost(offset, image);
+        if (idt)
+        {
+            ConvertGates(0, limit / 8);
+        }
         var real = new TableRegister { Base = ShadowMmu.MonitorBase + offset, Limit = limit };
         var guest = new TableRegister { Base = guestBase, Limit = limit };
         if (idt)
@@ -97,6 +148,10 @@ internal sealed class DescriptorTableShadow
                 if (at >= 0 && at <= t.Limit)
                 {
                     cpu.Memory.WriteHost((idt ? TableBytes : 0) + (uint)at, [(byte)(store.NewValue >> (8 * i))]);
+                    if (idt)
+                    {
+                        ConvertGates((uint)at / 8, (uint)at / 8);
+                    }
                     hit = true;
                 }
             }

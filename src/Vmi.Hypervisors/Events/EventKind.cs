@@ -20,8 +20,11 @@ public enum EventKind
     /// <summary>bt: an exception or interrupt the monitor received and reflected into the guest kernel.</summary>
     InterruptReflection,
 
-    /// <summary>A hypercall from the guest (vmcall, vmmcall or the software-interrupt hypercall).</summary>
+    /// <summary>A hypercall by software interrupt (bt: INT 0x82 into the monitor).</summary>
     Hypercall,
+
+    /// <summary>vt, vt-npt: a hypercall by VMCALL/VMMCALL, a VM exit.</summary>
+    ExitHypercall,
 
     /// <summary>vt, vt-npt: VM exits by reason.</summary>
     ExitCpuid,

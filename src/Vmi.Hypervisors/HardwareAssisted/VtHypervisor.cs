@@ -2,6 +2,8 @@ using Vmi.Cpu;
 using Vmi.Hypervisors.Costs;
 using Vmi.Hypervisors.Events;
 using Vmi.Hypervisors.Paging;
+using Vmi.Hypervisors.Paravirtual;
+using Vmi.Rom;
 
 namespace Vmi.Hypervisors.HardwareAssisted;
 
@@ -15,6 +17,7 @@ namespace Vmi.Hypervisors.HardwareAssisted;
 public sealed class VtHypervisor : Hypervisor, IShadowAccounting
 {
     private ShadowMmu? mmu;
+    private HypercallHandler? hypercalls;
 
     public VtHypervisor(CostProfile profile)
         : base(profile)
@@ -31,6 +34,18 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
         SensitiveOp.MovToCr, SensitiveOp.Invlpg, SensitiveOp.Vmcall, SensitiveOp.Vmmcall,
     ];
 
+    /// <summary>
+    /// The ROM this backend publishes: each call in its cheapest correct form under this backend's own costs
+    /// (a CPUID table; hypercalls, by the vendor's instruction, where they cost less than the exits
+    /// they replace; native elsewhere).
+    /// </summary>
+    public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
+
+    internal RomPlanner Planner(CpuModel model) => HardwareAssistedRom.Planner(Name, model, Profile, nestedPaging: false);
+
+    /// <summary>The shared page the ROM's lazy-mode flag and page-table bitmap live in.</summary>
+    public override uint HostMemoryBytes => SharedPage.HostBytes;
+
     public override string? RefuseCpuModel(CpuModel model) => model.HardwareVirtualization
         ? null
         : $"vt needs a CPU model with hardware virtualization (VT-x or AMD-V); {model.Name} has none (try pentium4-2006 or opteron-2006)";
@@ -44,6 +59,7 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
         Cpu.InterceptExternalInterrupts = true;
         mmu = new ShadowMmu(Cpu, this);
         Cpu.Paging = mmu;
+        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.ExitHypercall, detail));
         Cpu.StoreWatch = mmu.OnStore;
     }
 
@@ -75,8 +91,7 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
                 mmu!.Invalidate(e.Address);
                 return InterceptAction.Default;
             default:
-                Count(EventKind.Hypercall, "unknown hypercall");
-                return InterceptAction.Default; // no hypercalls yet: the guest gets #UD
+                return Hypercall(cpu, e);
         }
     }
 
@@ -92,6 +107,19 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
             mmu!.Reset();
         }
         return InterceptAction.Skip;
+    }
+
+    /// <summary>
+    /// VMCALL/VMMCALL: the vendor's instruction is a hypercall (EBX = its number); the other
+    /// vendor's is #UD, as on the hardware.
+    /// </summary>
+    private InterceptAction Hypercall(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        if (e.Op != (Vm.Config.CpuModel.IsAmd ? SensitiveOp.Vmmcall : SensitiveOp.Vmcall))
+        {
+            return InterceptAction.Default;
+        }
+        return hypercalls!.TryHandle(cpu.Ebx, e, out InterceptAction action) ? action : hypercalls.RefuseUnknown();
     }
 
     public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)

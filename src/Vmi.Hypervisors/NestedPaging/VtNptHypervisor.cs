@@ -2,6 +2,8 @@ using Vmi.Cpu;
 using Vmi.Hypervisors.Costs;
 using Vmi.Hypervisors.Events;
 using Vmi.Hypervisors.Paging;
+using Vmi.Hypervisors.Paravirtual;
+using Vmi.Rom;
 
 namespace Vmi.Hypervisors.NestedPaging;
 
@@ -13,6 +15,7 @@ namespace Vmi.Hypervisors.NestedPaging;
 public sealed class VtNptHypervisor : Hypervisor
 {
     private NestedMmu? mmu;
+    private HypercallHandler? hypercalls;
 
     public VtNptHypervisor(CostProfile profile)
         : base(profile)
@@ -32,6 +35,15 @@ public sealed class VtNptHypervisor : Hypervisor
     /// <summary>References per level of the two-dimensional walks so far (nested directory, nested table, guest directory, guest table).</summary>
     public IReadOnlyList<long> WalkReferencesByLevel => mmu?.ReferencesByLevel ?? [];
 
+    /// <summary>
+    /// The ROM this backend publishes: each call in its cheapest correct form under this backend's own costs
+    /// (a CPUID table; hypercalls, by the vendor's instruction, where they cost less than the exits
+    /// they replace; native elsewhere).
+    /// </summary>
+    public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
+
+    internal RomPlanner Planner(CpuModel model) => HardwareAssistedRom.Planner(Name, model, Profile, nestedPaging: model.NestedPaging);
+
     public override string? RefuseCpuModel(CpuModel model) => model.NestedPaging
         ? null
         : $"vt-npt needs a CPU model with nested paging (AMD NPT or Intel EPT); {model.Name} has none (try barcelona-2007 or modern)";
@@ -49,10 +61,15 @@ public sealed class VtNptHypervisor : Hypervisor
             Count(EventKind.NestedWalkReference, "walk reference", references);
         });
         Cpu.Paging = mmu;
+        hypercalls = new HypercallHandler(Cpu, null, detail => Count(EventKind.ExitHypercall, detail));
     }
 
     public override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
     {
+        if (e.Op is SensitiveOp.Vmcall or SensitiveOp.Vmmcall)
+        {
+            return Hypercall(cpu, e);
+        }
         (EventKind kind, string detail) = e.Op switch
         {
             SensitiveOp.Cpuid => (EventKind.ExitCpuid, "cpuid"),
@@ -61,10 +78,23 @@ public sealed class VtNptHypervisor : Hypervisor
             SensitiveOp.PortOut => (EventKind.ExitIo, "out"),
             SensitiveOp.Rdmsr => (EventKind.ExitMsr, "rdmsr"),
             SensitiveOp.Wrmsr => (EventKind.ExitMsr, "wrmsr"),
-            _ => (EventKind.Hypercall, "unknown hypercall"),
+            _ => (EventKind.ExitHypercall, "unexpected"),
         };
         Count(kind, detail);
         return InterceptAction.Default;
+    }
+
+    /// <summary>
+    /// VMCALL/VMMCALL: the vendor's instruction is a hypercall (EBX = its number); the other
+    /// vendor's is #UD, as on the hardware.
+    /// </summary>
+    private InterceptAction Hypercall(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        if (e.Op != (Vm.Config.CpuModel.IsAmd ? SensitiveOp.Vmmcall : SensitiveOp.Vmcall))
+        {
+            return InterceptAction.Default;
+        }
+        return hypercalls!.TryHandle(cpu.Ebx, e, out InterceptAction action) ? action : hypercalls.RefuseUnknown();
     }
 
     public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)

@@ -156,8 +156,20 @@ internal sealed class ShadowMmu : IPageTranslation
         cpu.FlushTlbAll();
     }
 
+    /// <summary>Whether the shadow follows page <paramref name="page"/> (a directory or table it was filled from).</summary>
+    public bool IsShadowed(uint page) => roots.ContainsKey(page) || tableUsers.ContainsKey(page);
+
+    /// <summary>A page-table write the hypervisor made itself (a validated hypercall): the shadow follows, no fault is counted.</summary>
+    public void ApplyStore(in WatchedStore store) => Follow(store, traced: false);
+
     /// <summary>A guest store into a watched page: one of its page directories or page tables.</summary>
     public bool OnStore(in WatchedStore store)
+    {
+        Follow(store, traced: true);
+        return true;
+    }
+
+    private void Follow(in WatchedStore store, bool traced)
     {
         uint page = store.PhysicalAddress >> 12;
         int first = (int)((store.PhysicalAddress & 0xFFF) >> 2);
@@ -194,7 +206,7 @@ internal sealed class ShadowMmu : IPageTranslation
                 }
             }
         }
-        if (known)
+        if (known && traced)
         {
             accounting.TracingFault(store);
             int writes = writesSinceUse.GetValueOrDefault(page) + 1;
@@ -204,7 +216,6 @@ internal sealed class ShadowMmu : IPageTranslation
                 Unshadow(page);
             }
         }
-        return true;
     }
 
     /// <summary>Stops shadowing a flooded page: every shadow table derived from it goes, and a root it is goes too unless it is in use.</summary>

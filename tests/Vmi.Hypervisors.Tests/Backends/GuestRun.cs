@@ -12,11 +12,15 @@ internal sealed record GuestRun(Hypervisor Hypervisor, Vm Vm, VmRunResult Result
 
     public static byte[] KernelImage => Kernel.Value;
 
-    public static GuestRun Boot(string backend, string commandLine, string profile = "p4-2006", long maxInstructions = 2_000_000_000, Action<Hypervisor>? configure = null, Hypervisor? hypervisor = null, byte[]? optionRom = null)
+    public static GuestRun Boot(string backend, string commandLine, string profile = "p4-2006", long maxInstructions = 2_000_000_000, Action<Hypervisor>? configure = null, Hypervisor? hypervisor = null, byte[]? optionRom = null, bool publishRom = false)
     {
         CostProfile costs = CostProfiles.Load(profile);
         Hypervisor hv = hypervisor ?? HypervisorCatalog.Create(backend, costs)!;
         configure?.Invoke(hv);
+        if (publishRom)
+        {
+            optionRom = hv.BuildRom(HypervisorCatalog.DefaultCpuModel(backend)).Image;
+        }
         var serial = new MemoryStream();
         Vm vm = Vm.BootMultiboot(new VmConfig
         {

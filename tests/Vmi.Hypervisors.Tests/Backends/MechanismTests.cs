@@ -166,7 +166,7 @@ public sealed class MechanismTests
         // The control for the test above: the same guest with the page-table watch cut off reads
         // frame A twice, which is what that test would catch.
         var hv = new VtHypervisor(TinyGuest.P4);
-        Vm vm = Vm.BootMultiboot(new VmConfig { CpuModel = CpuModel.Pentium4, NominalHz = hv.Profile.TickHz }, Vmi.TestSupport.FlatKernel.Build(RemapAPage));
+        Vm vm = Vm.BootMultiboot(new VmConfig { CpuModel = CpuModel.Pentium4, NominalHz = hv.Profile.TickHz, HostMemoryBytes = hv.HostMemoryBytes }, Vmi.TestSupport.FlatKernel.Build(RemapAPage));
         hv.Attach(vm);
         vm.Cpu.StoreWatch = null;
 

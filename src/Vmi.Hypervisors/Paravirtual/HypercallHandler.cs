@@ -1,0 +1,205 @@
+using Vmi.Abi;
+using Vmi.Cpu;
+using Vmi.Hypervisors.Paging;
+
+namespace Vmi.Hypervisors.Paravirtual;
+
+/// <summary>
+/// Carries out the VMI calls a ROM turned into hypercalls (EBX = the call number, arguments in EAX,
+/// EDX, ECX as the kernel passed them). Arguments are validated as a real hypervisor must: a
+/// page-table write to a page not known as a page table, a PTE mapping memory the guest does not
+/// own (anything beyond its RAM, where the hypervisor's own memory lies), a misaligned or unmapped
+/// pointer is refused: nothing is written, the refusal is counted, and the guest gets EAX = -1.
+/// </summary>
+internal sealed class HypercallHandler
+{
+    public const uint Refused = 0xFFFF_FFFF;
+
+    private readonly Vmi.Cpu.Cpu cpu;
+    private readonly ShadowMmu? mmu;
+    private readonly Action<string> count;
+    private readonly HashSet<uint> pageTables = [];
+
+    /// <param name="count">Counts one hypercall with its detail (the call's name, or why it was refused).</param>
+    public HypercallHandler(Vmi.Cpu.Cpu cpu, ShadowMmu? mmu, Action<string> count)
+    {
+        this.cpu = cpu;
+        this.mmu = mmu;
+        this.count = count;
+    }
+
+    public long RefusedCount { get; private set; }
+
+    /// <summary>Refuses a hypercall number nobody implements (counted; the guest gets EAX = -1).</summary>
+    public InterceptAction RefuseUnknown()
+    {
+        Refuse("unknown hypercall refused", out InterceptAction action);
+        return action;
+    }
+
+    /// <summary>Handles hypercall <paramref name="number"/>; false for a number outside the VMI calls (a backend's private ones).</summary>
+    public bool TryHandle(uint number, in SensitiveEvent trap, out InterceptAction action)
+    {
+        action = InterceptAction.Skip;
+        if (number >= VmiCalls.Count)
+        {
+            return false;
+        }
+        var call = (VmiCall)number;
+        string name = Names[number];
+        uint eax = cpu.Eax, edx = cpu.Edx, ecx = cpu.Ecx;
+        switch (call)
+        {
+            case VmiCall.SetCr0 or VmiCall.SetCr2 or VmiCall.SetCr3 or VmiCall.SetCr4:
+                {
+                    int cr = call switch { VmiCall.SetCr0 => 0, VmiCall.SetCr2 => 2, VmiCall.SetCr3 => 3, _ => 4 };
+                    uint before0 = cpu.Cr0, before4 = cpu.Cr4;
+                    if (!cpu.TrySetControlRegister(cr, eax))
+                    {
+                        return Refuse($"{name} refused (reserved bits)", out action);
+                    }
+                    if (((before0 ^ cpu.Cr0) & (Cr0Bits.PG | Cr0Bits.WP)) != 0 || ((before4 ^ cpu.Cr4) & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0)
+                    {
+                        mmu?.Reset();
+                    }
+                    break;
+                }
+            case VmiCall.GetCr0 or VmiCall.GetCr2 or VmiCall.GetCr3 or VmiCall.GetCr4:
+                cpu.TryGetControlRegister(call switch { VmiCall.GetCr0 => 0, VmiCall.GetCr2 => 2, VmiCall.GetCr3 => 3, _ => 4 }, out uint value);
+                cpu.Eax = value;
+                break;
+            case VmiCall.InvalPage:
+                mmu?.Invalidate(eax);
+                cpu.InvalidatePage(eax);
+                break;
+            case VmiCall.FlushTlb:
+                cpu.FlushTlb(keepGlobal: (eax & 2) == 0);
+                break;
+            case VmiCall.SetPxE:
+                return SetPxE(eax, edx, ecx, out action);
+            case VmiCall.AllocatePage:
+                pageTables.Add(eax);
+                break;
+            case VmiCall.ReleasePage:
+                pageTables.Remove(eax);
+                break;
+            case VmiCall.Inb or VmiCall.Inw or VmiCall.Inl:
+                {
+                    int size = call == VmiCall.Inb ? 1 : call == VmiCall.Inw ? 2 : 4;
+                    cpu.Eax = cpu.Platform.PortRead((ushort)edx, size) & Vmi.Cpu.Cpu.SizeMask(size);
+                    break;
+                }
+            case VmiCall.Outb or VmiCall.Outw or VmiCall.Outl:
+                {
+                    int size = call == VmiCall.Outb ? 1 : call == VmiCall.Outw ? 2 : 4;
+                    cpu.Platform.PortWrite((ushort)edx, size, eax & Vmi.Cpu.Cpu.SizeMask(size));
+                    break;
+                }
+            case VmiCall.IoDelay:
+                break;
+            case VmiCall.Rdtsc:
+                cpu.TryReadMsr(0x10, out ulong tsc);
+                cpu.Eax = (uint)tsc;
+                cpu.Edx = (uint)(tsc >> 32);
+                break;
+            case VmiCall.GetTr:
+                cpu.Eax = cpu.Tr.Selector;
+                break;
+            case VmiCall.GetLdt:
+                cpu.Eax = cpu.Ldtr.Selector;
+                break;
+            case VmiCall.GetGdt or VmiCall.GetIdt:
+                {
+                    TableRegister t = call == VmiCall.GetGdt ? cpu.Gdtr : cpu.Idtr;
+                    if (!WriteTableRegister(eax, t))
+                    {
+                        return Refuse($"{name} refused (buffer not writable)", out action);
+                    }
+                    break;
+                }
+            case VmiCall.Halt:
+                // safe_halt: interrupts on, then halt (an interrupt already pending wakes it at once).
+                cpu.Eflags |= EFlags.IF;
+                cpu.EnterHalt(trap.Eip + (uint)trap.Length);
+                action = InterceptAction.Resume;
+                break;
+            default:
+                return Refuse("unknown hypercall refused", out action);
+        }
+        count(name);
+        return true;
+    }
+
+    /// <summary>Stores a 6-byte descriptor-table register image at <paramref name="linear"/> as the kernel would.</summary>
+    public bool WriteTableRegister(uint linear, TableRegister t)
+    {
+        Span<byte> image = stackalloc byte[6];
+        BitConverter.TryWriteBytes(image, (ushort)t.Limit);
+        BitConverter.TryWriteBytes(image[2..], t.Base);
+        return cpu.TryWriteLinear(linear, image, user: false, out _);
+    }
+
+    private bool SetPxE(uint value, uint entry, uint flags, out InterceptAction action)
+    {
+        if ((entry & 3) != 0)
+        {
+            return Refuse("SetPxE refused (misaligned entry pointer)", out action);
+        }
+        if (!cpu.TryTranslateNoSideEffects(entry, out uint physical) || !cpu.Memory.IsRam(physical & ~0xFFFu, 4096))
+        {
+            return Refuse("SetPxE refused (entry pointer not in guest RAM)", out action);
+        }
+        if (!IsPageTable(physical >> 12))
+        {
+            return Refuse("SetPxE refused (not a page table)", out action);
+        }
+        if ((value & 1) != 0)
+        {
+            bool large = (flags & 0x02) != 0 && (value & 0x80) != 0;
+            uint frame = large ? value & 0xFFC0_0000 : value & 0xFFFF_F000;
+            if (!cpu.Memory.IsRam(frame, large ? 0x40_0000u : 0x1000u))
+            {
+                return Refuse("SetPxE refused (maps memory the guest does not own)", out action);
+            }
+        }
+        uint old = cpu.Memory.Read32(physical);
+        Span<byte> bytes = stackalloc byte[4];
+        BitConverter.TryWriteBytes(bytes, value);
+        cpu.TryWritePhysical(physical, bytes);
+        // The hypervisor saw the write itself: the shadow follows without a tracing fault.
+        mmu?.ApplyStore(new WatchedStore(physical, 4, old, value, cpu.Eip, cpu.Cpl));
+        count("SetPxE");
+        action = InterceptAction.Skip;
+        return true;
+    }
+
+    /// <summary>Announced with AllocatePage, the running directory, a table it points to, or a page the shadow already follows.</summary>
+    private bool IsPageTable(uint page)
+    {
+        if (pageTables.Contains(page) || SharedPage.IsAnnounced(cpu.Memory, page) || page == cpu.Cr3 >> 12 || (mmu?.IsShadowed(page) ?? false))
+        {
+            return true;
+        }
+        uint directory = cpu.Cr3 & 0xFFFF_F000;
+        for (uint i = 0; i < 1024; i++)
+        {
+            uint pde = cpu.Memory.Read32(directory + i * 4);
+            if ((pde & 0x81) == 0x01 && pde >> 12 == page)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private bool Refuse(string why, out InterceptAction action)
+    {
+        RefusedCount++;
+        cpu.Eax = Refused;
+        count(why);
+        action = InterceptAction.Skip;
+        return true;
+    }
+
+    private static readonly string[] Names = VmiCalls.All.Select(VmiCalls.AbiName).ToArray();
+}
