@@ -54,6 +54,9 @@ public abstract class Hypervisor : ICpuIntercepts
     /// </summary>
     public virtual Vmi.Rom.VmiRom BuildRom(CpuModel model) => Vmi.Rom.RomProfiles.Native();
 
+    /// <summary>Why each call of <see cref="BuildRom"/>'s ROM is what it is (the costs compared); empty for a fixed ROM.</summary>
+    public virtual IReadOnlyList<Paravirtual.CallDecision> ExplainRom(CpuModel model) => [];
+
     /// <summary>Why this backend cannot run on <paramref name="model"/>, or null if it can.</summary>
     public virtual string? RefuseCpuModel(CpuModel model) => null;
 

@@ -17,7 +17,7 @@ public sealed class HypervisorRunTests
     [Fact]
     public void VtEventTableCountsACpuidExitPerIteration()
     {
-        var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off bench=cpuid iters=10", "--hypervisor", "vt", "--events");
+        var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off bench=cpuid iters=10", "--hypervisor", "vt", "--events");
         Assert.Equal(GuestPassed, r.ExitCode);
         Assert.Contains("RESULT bench=cpuid iters=10 check=", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("under vt (cost profile p4-2006)", r.Stderr, StringComparison.Ordinal);
@@ -77,7 +77,7 @@ public sealed class HypervisorRunTests
         try
         {
             // bt: several kinds, and translated instructions counted several at a time.
-            var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off quiet bench=syscall iters=5", "--hypervisor", "bt",
+            var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off quiet bench=syscall iters=5", "--hypervisor", "bt",
                 "--trace-events", trace, "--json", json, "--quiet");
             Assert.Equal(GuestPassed, r.ExitCode);
             using var summary = JsonDocument.Parse(File.ReadAllText(json));
@@ -117,7 +117,7 @@ public sealed class HypervisorRunTests
     [Fact]
     public void NativeCountsNoEvents()
     {
-        var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off quiet bench=cpuid iters=5", "--hypervisor", "native", "--json", "-", "--events");
+        var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off quiet bench=cpuid iters=5", "--hypervisor", "native", "--json", "-", "--events");
         Assert.Equal(GuestPassed, r.ExitCode);
         using var doc = JsonDocument.Parse(r.Stdout);
         JsonElement root = doc.RootElement;
@@ -135,8 +135,8 @@ public sealed class HypervisorRunTests
     public void TheGuestExitStatusPassesThrough(string backend)
     {
         // An unknown workload fails a self-check: the guest writes 1, which the port reports as 3.
-        var bare = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off quiet bench=nosuch", "-q");
-        var under = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off quiet bench=nosuch", "-q", "--hypervisor", backend);
+        var bare = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off quiet bench=nosuch", "-q");
+        var under = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off quiet bench=nosuch", "-q", "--hypervisor", backend);
         Assert.Equal(3, bare.ExitCode);
         Assert.Equal(bare.ExitCode, under.ExitCode);
         Assert.Contains("FAIL bench: unknown workload 'nosuch'", under.Stdout, StringComparison.Ordinal);
@@ -150,7 +150,7 @@ public sealed class HypervisorRunTests
         {
             // bt runs the kernel in ring 1 from its entry point, where the trace starts (the trapped and
             // emulated cli there, instruction 0, never completes in guest mode, so it is not listed).
-            var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "vmi=off quiet bench=none", "-q", "--hypervisor", "bt", "--trace", trace, "--trace-limit", "500");
+            var r = VmiRunner.Cli("run", GuestKernel.Value, "--cmdline", "kernel vmi=off quiet bench=none", "-q", "--hypervisor", "bt", "--trace", trace, "--trace-limit", "500");
             Assert.Equal(GuestPassed, r.ExitCode);
             string[] lines = File.ReadAllLines(trace);
             Assert.Equal(501, lines.Length);

@@ -27,7 +27,8 @@ public static class RunCommand
         var json = new Option<string?>("--json") { Description = "write the run summary as JSON to FILE ('-' for stdout)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no summary on stderr" };
         var rom = new Option<FileInfo?>("--rom") { Description = "option ROM image to map (e.g. from 'vmi rom build')" };
-        var romProfile = new Option<string?>("--rom-profile") { Description = "build and map a ROM from a profile: " + string.Join(", ", Vmi.Rom.RomProfiles.Names) };
+        var romProfile = new Option<string?>("--rom-profile") { Description = "build and map a ROM from a profile: " + RomSource.Names };
+        var noRom = new Option<bool>("--no-rom") { Description = "with --hypervisor: do not map the backend's own ROM (by default its VMI ROM is published in the option-ROM window)" };
         var trace = new Option<FileInfo?>("--trace") { Description = "write every executed instruction (count, address, bytes, disassembly) to FILE" };
         var traceLimit = new Option<long>("--trace-limit") { Description = "stop tracing after this many instructions", DefaultValueFactory = _ => 1_000_000 };
         var gdb = new Option<int?>("--gdb") { Description = "wait for gdb on 127.0.0.1:PORT before the first instruction (0: any free port)" };
@@ -39,12 +40,12 @@ public static class RunCommand
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
-            kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
             hypervisor, costProfile, events, traceEvents,
         };
         command.SetAction(parse => Execute(
             new BackendOptions(parse.GetValue(hypervisor), parse.GetValue(costProfile), parse.GetValue(events), parse.GetValue(traceEvents)),
-            new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase)),
+            new RomChoice(parse.GetValue(rom), parse.GetValue(romProfile), parse.GetValue(romBase), parse.GetValue(noRom)),
             new TraceChoice(parse.GetValue(trace), parse.GetValue(traceLimit)),
             parse.GetValue(gdb),
             parse.GetValue(kernel)!,
@@ -59,7 +60,7 @@ public static class RunCommand
         return command;
     }
 
-    private sealed record RomChoice(FileInfo? File, string? Profile, string? Base);
+    private sealed record RomChoice(FileInfo? File, string? Profile, string? Base, bool None = false);
 
     private sealed record TraceChoice(FileInfo? File, long Limit);
 
@@ -70,7 +71,7 @@ public static class RunCommand
     private sealed record Limits(long? Instructions, string? GuestSeconds);
 
     /// <summary>Resolves --rom/--rom-profile/--rom-base into an image and address, or an error message.</summary>
-    private static string? ResolveRom(RomChoice choice, out byte[]? image, out uint romBase)
+    private static string? ResolveRom(RomChoice choice, BackendChoice? backend, CpuModel model, out byte[]? image, out uint romBase)
     {
         image = null;
         romBase = VmConfig.DefaultOptionRomBase;
@@ -78,17 +79,26 @@ public static class RunCommand
         {
             return "--rom and --rom-profile are mutually exclusive";
         }
+        if (choice.None && (choice.File is not null || choice.Profile is not null))
+        {
+            return "--no-rom and --rom/--rom-profile are mutually exclusive";
+        }
+        if (choice.None && backend is null)
+        {
+            return "--no-rom needs --hypervisor (without a backend no ROM is mapped unless asked for)";
+        }
         if (choice.Base is not null && !AddressParser.TryParse(choice.Base, out romBase))
         {
             return $"--rom-base: '{choice.Base}' is not an address";
         }
         if (choice.Profile is not null)
         {
-            image = Vmi.Rom.RomProfiles.Build(choice.Profile)?.Image;
-            if (image is null)
+            Vmi.Hypervisors.Costs.CostProfile costs = backend?.Profile ?? Vmi.Hypervisors.Costs.CostProfiles.Default;
+            if (RomSource.TryBuild("--rom-profile", choice.Profile, model, costs, out Vmi.Rom.VmiRom? rom, out _) is string romError)
             {
-                return $"--rom-profile: unknown profile '{choice.Profile}' (known: {string.Join(", ", Vmi.Rom.RomProfiles.Names)})";
+                return romError;
             }
+            image = rom!.Image;
         }
         else if (choice.File is not null)
         {
@@ -103,6 +113,11 @@ public static class RunCommand
             {
                 Console.Error.WriteLine($"vmi: warning: {choice.File.Name} breaks {violations.Count} VMI ROM rule(s), first: {violations[0]}");
             }
+        }
+        else if (backend is not null && !choice.None)
+        {
+            // The backend publishes its own ROM, as a hypervisor does: the kernel finds it in the option-ROM window.
+            image = backend.Create().BuildRom(model).Image;
         }
         else if (choice.Base is not null)
         {
@@ -159,7 +174,7 @@ public static class RunCommand
         {
             return UsageError($"--gdb: {gdbPort} is not a TCP port (0-65535; 0 picks a free one)");
         }
-        if (ResolveRom(romChoice, out byte[]? romImage, out uint romAddress) is string romError)
+        if (ResolveRom(romChoice, backend, model, out byte[]? romImage, out uint romAddress) is string romError)
         {
             return UsageError(romError);
         }

@@ -48,6 +48,13 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     /// </summary>
     public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
 
+    public override IReadOnlyList<CallDecision> ExplainRom(CpuModel model)
+    {
+        RomPlanner planner = Planner(model);
+        planner.Build();
+        return planner.Decisions;
+    }
+
     internal RomPlanner Planner(CpuModel model)
     {
         var planner = new RomPlanner(Name, model, new BtCosts(Profile), HypercallInstruction.SoftwareInterrupt)

@@ -41,6 +41,13 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
     /// </summary>
     public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
 
+    public override IReadOnlyList<CallDecision> ExplainRom(CpuModel model)
+    {
+        RomPlanner planner = Planner(model);
+        planner.Build();
+        return planner.Decisions;
+    }
+
     internal RomPlanner Planner(CpuModel model) => HardwareAssistedRom.Planner(Name, model, Profile, nestedPaging: false);
 
     /// <summary>The shared page the ROM's lazy-mode flag and page-table bitmap live in.</summary>

@@ -42,6 +42,13 @@ public sealed class VtNptHypervisor : Hypervisor
     /// </summary>
     public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
 
+    public override IReadOnlyList<CallDecision> ExplainRom(CpuModel model)
+    {
+        RomPlanner planner = Planner(model);
+        planner.Build();
+        return planner.Decisions;
+    }
+
     internal RomPlanner Planner(CpuModel model) => HardwareAssistedRom.Planner(Name, model, Profile, nestedPaging: model.NestedPaging);
 
     public override string? RefuseCpuModel(CpuModel model) => model.NestedPaging
