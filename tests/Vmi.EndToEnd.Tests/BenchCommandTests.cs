@@ -147,6 +147,29 @@ public sealed class BenchCommandTests(QuickBench quick) : IClassFixture<QuickBen
     }
 
     [Fact]
+    public void ACellThatFailsItsCheckIsNamedAndTheOutputsAreWrittenAllTheSame()
+    {
+        // The test kernel exits cleanly but runs no workload: no cell prints a RESULT line.
+        string dir = NewDirectory();
+        try
+        {
+            var r = VmiRunner.Cli("bench", VmiRunner.TestKernel, "--quick", "--bench", "syscall", "--backends", "native,vt", "--out", dir);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("vmi: bench: syscall on vt rom (p4-2006, pentium4-2006): the guest printed no RESULT line for bench=syscall", r.Stderr, StringComparison.Ordinal);
+            Assert.Equal(["syscall", "failed", "failed", "failed", "failed"], Cells(r.Stdout, "syscall"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
+            Assert.False(doc.RootElement.GetProperty("ok").GetBoolean());
+            Assert.All(doc.RootElement.GetProperty("cells").EnumerateArray(), c => Assert.Equal("failed", c.GetProperty("status").GetString()));
+            Assert.Contains("## Failed checks", File.ReadAllText(Path.Combine(dir, "bench.md")), StringComparison.Ordinal);
+            Assert.True(new FileInfo(Path.Combine(dir, "bench.png")).Length > 0);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AnOutThatIsAFileIsAUsageError()
     {
         string file = Path.GetTempFileName();
