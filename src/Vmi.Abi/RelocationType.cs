@@ -15,3 +15,17 @@ public enum RelocationType : byte
     /// <summary>NOP-fill the whole site: the operation is unnecessary here.</summary>
     Nop = 3,
 }
+
+/// <summary>Names of the relocation types.</summary>
+public static class RelocationTypes
+{
+    /// <summary>The type as the ABI writes it ("CALL_REL"); "unknown(N)" for a byte the ABI does not define.</summary>
+    public static string AbiName(RelocationType t) => t switch
+    {
+        RelocationType.None => "NONE",
+        RelocationType.CallRel => "CALL_REL",
+        RelocationType.JumpRel => "JUMP_REL",
+        RelocationType.Nop => "NOP",
+        _ => $"unknown({(byte)t})",
+    };
+}

@@ -15,6 +15,7 @@ public static class Program
             Commands.Rom.RomCommand.Create(),
             SitesCommand.Create(),
             Commands.Compare.CompareCommand.Create(),
+            Commands.Bench.BenchCommand.Create(),
         };
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

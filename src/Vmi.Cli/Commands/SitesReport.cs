@@ -53,14 +53,7 @@ internal sealed class SitesReport
             [.. g.Select(s => s.Clobbers).Distinct().Order()],
             Answers is not null && Answers.TryGetValue(g.Key, out RelocationInfo r) ? r : null));
 
-    private static string TypeName(RelocationType t) => t switch
-    {
-        RelocationType.None => "NONE",
-        RelocationType.CallRel => "CALL_REL",
-        RelocationType.JumpRel => "JUMP_REL",
-        RelocationType.Nop => "NOP",
-        _ => $"unknown({(byte)t})",
-    };
+    private static string TypeName(RelocationType t) => RelocationTypes.AbiName(t);
 
     /// <summary>What the kernel writes over each site of a call for <paramref name="answer"/>.</summary>
     private static string Becomes(RelocationInfo answer) => answer.Type switch

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using Vmi.Cli.Commands.Workloads;
 using Vmi.Hypervisors.Events;
 
 namespace Vmi.Cli.Commands.Compare;

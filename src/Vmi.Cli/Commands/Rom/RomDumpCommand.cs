@@ -88,14 +88,7 @@ public static class RomDumpCommand
         return (int)ExitCode.Success;
     }
 
-    private static string TypeName(RelocationType t) => t switch
-    {
-        RelocationType.None => "NONE",
-        RelocationType.CallRel => "CALL_REL",
-        RelocationType.JumpRel => "JUMP_REL",
-        RelocationType.Nop => "NOP",
-        _ => $"unknown({(byte)t})",
-    };
+    private static string TypeName(RelocationType t) => RelocationTypes.AbiName(t);
 
     private static string[] Disassemble(byte[] image, int offset, uint romBase)
     {
