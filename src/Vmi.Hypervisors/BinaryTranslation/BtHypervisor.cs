@@ -286,6 +286,9 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         WriteShared(SharedPage.Pending, 0);
         cpu.Eflags |= EFlags.IF;
         tables!.TrapGatesOnly = true;
+        // User code's INT n goes straight to the kernel (a system call through its trampoline):
+        // from user mode the virtual flag is set, as is the real one the frame records.
+        cpu.InterceptSoftwareInterrupts = false;
     }
 
     private InterceptAction LoadDescriptorTable(Vmi.Cpu.Cpu cpu, in SensitiveEvent ins)

@@ -1,5 +1,6 @@
 using Vmi.Cpu;
 using Vmi.Hypervisors.Paging;
+using Vmi.Hypervisors.Paravirtual;
 
 namespace Vmi.Hypervisors.BinaryTranslation;
 
@@ -18,6 +19,9 @@ internal sealed class DescriptorTableShadow
     public const uint HostBytes = 2 * TableBytes;
 
     private readonly Vmi.Cpu.Cpu cpu;
+
+    /// <summary>The guest's IDT as it wrote it (the copy in host memory may differ: converted gates).</summary>
+    private readonly byte[] guestIdt = new byte[TableBytes];
 
     /// <summary>Per watched guest page (number): which table it holds part of, and the table offset of the page's first byte.</summary>
     private readonly Dictionary<uint, List<(bool Idt, long Delta)>> pages = [];
@@ -65,22 +69,53 @@ internal sealed class DescriptorTableShadow
             && (access[0] & 0x1F) is 0x0E or 0x06;
     }
 
+    /// <summary>
+    /// The monitor's gates [<paramref name="firstGate"/>, <paramref name="lastGate"/>] from the
+    /// guest's: an interrupt gate becomes a trap gate (the real IF stays set; the monitor clears the
+    /// virtual one when it sees the event), and one that user code may call (DPL 3: the system
+    /// call) is routed through a trampoline in the monitor's code page that clears the virtual flag
+    /// and jumps to the kernel's handler, so a system call enters the kernel without the monitor.
+    /// </summary>
     private void ConvertGates(uint firstGate, uint lastGate)
     {
-        if (!trapGatesOnly)
+        Span<byte> gate = stackalloc byte[8];
+        for (uint g = firstGate; g <= lastGate && g * 8 + 8 <= TableBytes; g++)
         {
-            return;
-        }
-        Span<byte> access = stackalloc byte[1];
-        for (uint g = firstGate; g <= lastGate && g * 8 + 5 < TableBytes; g++)
-        {
-            cpu.Memory.ReadHost(TableBytes + g * 8 + 5, access);
-            if ((access[0] & 0x1F) is 0x0E or 0x06)
+            guestIdt.AsSpan((int)(g * 8), 8).CopyTo(gate);
+            byte type = (byte)(gate[5] & 0x1F);
+            if (trapGatesOnly && type is 0x0E or 0x06)
             {
-                access[0] |= 1; // interrupt gate → trap gate (type 0xE → 0xF, 0x6 → 0x7)
-                cpu.Memory.WriteHost(TableBytes + g * 8 + 5, access);
+                gate[5] |= 1; // interrupt gate → trap gate (type 0xE → 0xF, 0x6 → 0x7)
+                bool userCallable = ((gate[5] >> 5) & 3) == 3 && (gate[5] & 0x80) != 0;
+                if (userCallable && type == 0x0E)
+                {
+                    uint handler = (uint)(gate[0] | (gate[1] << 8) | (gate[6] << 16) | (gate[7] << 24));
+                    uint trampoline = WriteTrampoline(g, handler);
+                    gate[0] = (byte)trampoline;
+                    gate[1] = (byte)(trampoline >> 8);
+                    gate[6] = (byte)(trampoline >> 16);
+                    gate[7] = (byte)(trampoline >> 24);
+                }
             }
+            cpu.Memory.WriteHost(TableBytes + g * 8, gate);
         }
+    }
+
+    /// <summary>mov byte [virtual IF], 0; jmp handler — 12 bytes in a 16-byte slot; returns its linear address.</summary>
+    private uint WriteTrampoline(uint vector, uint handler)
+    {
+        uint offset = SharedPage.TrampolineOffset + vector * 16;
+        uint linear = ShadowMmu.MonitorBase + offset;
+        Span<byte> code = stackalloc byte[16];
+        code.Fill(0xCC);
+        code[0] = 0xC6;
+        code[1] = 0x05;
+        BitConverter.TryWriteBytes(code[2..], SharedPage.VirtualIf);
+        code[6] = 0x00;
+        code[7] = 0xE9;
+        BitConverter.TryWriteBytes(code[8..], handler - (linear + 12));
+        cpu.Memory.WriteHost(offset, code);
+        return linear;
     }
 
     /// <summary>LGDT/LIDT: copy the guest's table into the monitor's and load the real register with the copy.</summary>
@@ -96,6 +131,8 @@ internal sealed class DescriptorTableShadow
         cpu.Memory.WriteHost(offset, image);
         if (idt)
         {
+            Array.Clear(guestIdt);
+            image.CopyTo(guestIdt, 0);
             ConvertGates(0, limit / 8);
         }
         var real = new TableRegister { Base = ShadowMmu.MonitorBase + offset, Limit = limit };
@@ -147,9 +184,11 @@ internal sealed class DescriptorTableShadow
                 long at = delta + (store.PhysicalAddress & 0xFFF) + i;
                 if (at >= 0 && at <= t.Limit)
                 {
-                    cpu.Memory.WriteHost((idt ? TableBytes : 0) + (uint)at, [(byte)(store.NewValue >> (8 * i))]);
+                    byte b = (byte)(store.NewValue >> (8 * i));
+                    cpu.Memory.WriteHost((idt ? TableBytes : 0) + (uint)at, [b]);
                     if (idt)
                     {
+                        guestIdt[at] = b;
                         ConvertGates((uint)at / 8, (uint)at / 8);
                     }
                     hit = true;

@@ -27,8 +27,11 @@ public static class SharedPage
 
     public const uint MaxFrames = 0x8_0000;
 
-    /// <summary>Host memory a backend with a shared page keeps: its descriptor-table copies' room, the page, the bitmap.</summary>
-    public const uint HostBytes = HostOffset + 0x1000 + MaxFrames / 8;
+    /// <summary>Host offset of a page of monitor code the kernel runs (bt's system-call entry trampolines), after the bitmap.</summary>
+    public const uint TrampolineOffset = HostOffset + 0x1000 + MaxFrames / 8;
+
+    /// <summary>Host memory a backend with a shared page keeps: its descriptor-table copies' room, the page, the bitmap, the trampolines.</summary>
+    public const uint HostBytes = TrampolineOffset + 0x1000;
 
     /// <summary>Byte: the virtual interrupt flag (1 = enabled).</summary>
     public const uint VirtualIf = Linear + 0;
