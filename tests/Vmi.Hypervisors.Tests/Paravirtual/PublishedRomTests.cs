@@ -111,4 +111,30 @@ public sealed class PublishedRomTests
         // Translation stopped when the kernel took the ROM.
         Assert.True(rom.Hypervisor.Events[EventKind.TranslatedInstruction] < off.Hypervisor.Events[EventKind.TranslatedInstruction]);
     }
+
+    [Fact]
+    public void UnderBtAParavirtualKernelsSystemCallsEnterItWithoutTheMonitor()
+    {
+        const int n = 100;
+        (long Cycles, long Reflections) PerN(bool rom)
+        {
+            string off = rom ? "" : "vmi=off ";
+            GuestRun twice = GuestRun.Boot("bt", $"{off}quiet bench=syscall iters={2 * n}", publishRom: rom);
+            GuestRun once = GuestRun.Boot("bt", $"{off}quiet bench=syscall iters={n}", publishRom: rom);
+            Assert.Equal(1, twice.Result.GuestExitCode);
+            return (twice.Hypervisor.ModelledCycles(twice.Result.Instructions) - once.Hypervisor.ModelledCycles(once.Result.Instructions),
+                twice.Hypervisor.Events[EventKind.InterruptReflection] - once.Hypervisor.Events[EventKind.InterruptReflection]);
+        }
+        GuestRun nativeTwice = GuestRun.Boot("native", $"vmi=off quiet bench=syscall iters={2 * n}");
+        GuestRun nativeOnce = GuestRun.Boot("native", $"vmi=off quiet bench=syscall iters={n}");
+        long native = nativeTwice.Result.Instructions - nativeOnce.Result.Instructions;
+
+        (long offCycles, long offReflections) = PerN(rom: false);
+        (long romCycles, long romReflections) = PerN(rom: true);
+
+        Assert.True(offReflections >= n);      // translated: every INT 0x80 through the monitor
+        Assert.Equal(0, romReflections);       // paravirtual: straight in, through the trampoline
+        Assert.True(romCycles * 2 < offCycles);
+        Assert.InRange(romCycles, native / 2, native * 3 / 2);
+    }
 }
