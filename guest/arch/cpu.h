@@ -83,6 +83,34 @@ static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t 
                      : "memory", "cc");
 }
 
+/* The hypervisor's clock (VMI timer calls). Natively there is none: GetCycleFrequency answers 0
+ * and the kernel keeps the PIT; GetCycleCounter is the TSC. */
+static inline uint64_t hypervisor_cycle_frequency(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile(VMI_SITE(VMI_CALL_GetCycleFrequency, VMI_CLOBBER_CALL, "xorl %%eax, %%eax; xorl %%edx, %%edx")
+                     : "=a"(lo), "=d"(hi) : : "ecx", "memory", "cc");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t hypervisor_cycle_counter(void)
+{
+    uint32_t lo = 0, hi;
+    __asm__ volatile(VMI_SITE(VMI_CALL_GetCycleCounter, VMI_CLOBBER_CALL, "rdtsc") : "+a"(lo), "=d"(hi) : : "ecx", "memory", "cc");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* SetAlarm(flags, expiry, period): the period is the call's stack argument (8 bytes, low word first).
+ * Natively nothing happens (only called when the hypervisor has a clock). */
+static inline void hypervisor_set_alarm(uint32_t flags, uint64_t expiry, uint64_t period)
+{
+    uint32_t lo = (uint32_t)expiry, hi = (uint32_t)(expiry >> 32);
+    __asm__ volatile("pushl %[ph]\n\tpushl %[pl]\n\t" VMI_SITE(VMI_CALL_SetAlarm, VMI_CLOBBER_CALL, "") "\n\taddl $8, %%esp"
+                     : "+a"(flags), "+d"(lo), "+c"(hi)
+                     : [pl] "r"((uint32_t)period), [ph] "r"((uint32_t)(period >> 32))
+                     : "memory", "cc");
+}
+
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;

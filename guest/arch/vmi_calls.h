@@ -31,6 +31,9 @@
 #define VMI_CALL_INB 50
 #define VMI_CALL_OUTB 56
 #define VMI_CALL_IODelay 65
+#define VMI_CALL_GetCycleFrequency 66
+#define VMI_CALL_GetCycleCounter 67
+#define VMI_CALL_SetAlarm 68
 #define VMI_CALL_SetLazyMode 73
 
 #define VMI_CALL_COUNT 74
@@ -47,6 +50,9 @@
 /* SetLazyMode modes. */
 #define VMI_LAZY_OFF 0
 #define VMI_LAZY_MMU 1
+
+/* SetAlarm flags: counter 0 (real cycles), periodic, wired to IRQ0 through the PIC. */
+#define VMI_ALARM_PERIODIC 0x100
 
 /* The interrupt mask value meaning "enabled" (EFLAGS.IF). */
 #define VMI_INTERRUPTS_ENABLED 0x200

@@ -35,6 +35,7 @@ const char *cmdline_value(const char *cmdline, const char *key);
 extern volatile uint32_t timer_ticks;
 void pic_init(void);
 void pit_start(uint32_t hz);
+int timer_start(uint32_t hz);
 void pic_eoi(uint32_t irq);
 
 /* traps.c */

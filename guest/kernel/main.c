@@ -135,8 +135,9 @@ void kmain(void)
     if (!boot_options.quiet)
         kprintf("syscalls: %s\n", fast ? "sysenter/sysexit and int 0x80" : "int 0x80");
     pic_init();
-    pit_start(100);
     vmi_activate();
+    if (timer_start(100) && !boot_options.quiet)
+        kprintf("timer: the hypervisor's alarm\n");
     phys_init(PHYS_TO_VIRT(boot_info_phys));
     paging_init();
     irq_enable();

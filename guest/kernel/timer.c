@@ -1,4 +1,5 @@
-/* The 8259A pair (remapped to vectors 32-47) and the 8254 PIT's channel 0 as the tick. */
+/* The 8259A pair (remapped to vectors 32-47) and the tick: the hypervisor's periodic alarm on IRQ0
+ * when its VMI ROM offers a clock, the 8254 PIT's channel 0 otherwise. */
 #include "kernel/kernel.h"
 
 #include "arch/cpu.h"
@@ -35,6 +36,20 @@ void pit_start(uint32_t hz)
     outb(PIT_COMMAND, 0x34); /* channel 0, lobyte/hibyte, rate generator */
     outb(PIT_CHANNEL0, (uint8_t)divisor);
     outb(PIT_CHANNEL0, (uint8_t)(divisor >> 8));
+}
+
+/* The tick at `hz`: a VMI ROM that offers the hypervisor's clock (GetCycleFrequency non-zero) gets
+ * a periodic alarm, and the PIT is left alone; otherwise the PIT. Returns whether the alarm is used. */
+int timer_start(uint32_t hz)
+{
+    uint64_t frequency = hypervisor_cycle_frequency();
+    if (frequency == 0) {
+        pit_start(hz);
+        return 0;
+    }
+    uint64_t period = frequency / hz;
+    hypervisor_set_alarm(VMI_ALARM_PERIODIC, hypervisor_cycle_counter() + period, period);
+    return 1;
 }
 
 void pic_eoi(uint32_t irq)

@@ -81,7 +81,13 @@ public sealed class Board : ICpuPlatform
         : (Pic.SlaveChip.Imr & (1 << (irq - 8))) == 0 && (Pic.MasterChip.Imr & (1 << 2)) == 0;
 
     /// <summary>A timer interrupt lies ahead for a CPU halted with IF = 1: the PIT is counting towards an edge and IRQ0 is unmasked.</summary>
-    public bool TimerCanWake => Pit.Channel0Armed && IrqUnmasked(0);
+    public bool TimerCanWake => (Pit.Channel0Armed || AlarmArmed?.Invoke() == true) && IrqUnmasked(0);
+
+    /// <summary>
+    /// A hypervisor's alarm wired to IRQ0 (the VMI SetAlarm call) is armed: it wakes a halted CPU
+    /// as the PIT would. Null: no such alarm on this machine.
+    /// </summary>
+    public Func<bool>? AlarmArmed { get; set; }
 
     /// <summary>Host input would interrupt the CPU: COM1's receive interrupt is enabled and IRQ4 unmasked.</summary>
     public bool HostInputCanWake => Uart.ReceiveInterruptEnabled && IrqUnmasked(Com1Irq);
@@ -89,7 +95,7 @@ public sealed class Board : ICpuPlatform
     /// <summary>Why a CPU halted with IF = 1 can never be woken, for the stop diagnostic.</summary>
     public string WhyNothingCanWake()
     {
-        string pit = !Pit.Channel0Armed ? "the PIT (IRQ0) is not counting"
+        string pit = !Pit.Channel0Armed && AlarmArmed?.Invoke() != true ? "the PIT (IRQ0) is not counting and no hypervisor alarm is armed"
             : !IrqUnmasked(0) ? $"IRQ0 (PIT) is masked at the PIC (IMR 0x{Pic.MasterChip.Imr:X2})"
             : "the PIT can fire";
         string com1 = !Uart.ReceiveInterruptEnabled ? "COM1's receive interrupt is disabled"

@@ -61,6 +61,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         {
             VirtualTop = ShadowMmu.MonitorBase,
             VmiInit = VirtualInterruptFlag.EmitVmiInit,
+            AlarmClockHz = Profile.TickHz,
         };
         long few = Profile.CpiMilli * 4 / 1000;
         planner.Offer(Vmi.Abi.VmiCall.DisableInterrupts, VirtualInterruptFlag.Disable, few, "virtual IF")
@@ -99,7 +100,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         mmu = new ShadowMmu(Cpu, this, tables.IsWatched);
         Cpu.Paging = mmu;
         Cpu.StoreWatch = OnStore;
-        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.Hypercall, detail));
+        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.Hypercall, detail), new ParavirtualClock(Vm));
         if (Translate)
         {
             Cpu.BlockDecoded = OnBlockDecoded;

@@ -66,7 +66,7 @@ public sealed class VtHypervisor : Hypervisor, IShadowAccounting
         Cpu.InterceptExternalInterrupts = true;
         mmu = new ShadowMmu(Cpu, this);
         Cpu.Paging = mmu;
-        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.ExitHypercall, detail));
+        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.ExitHypercall, detail), new ParavirtualClock(Vm));
         Cpu.StoreWatch = mmu.OnStore;
     }
 

@@ -68,7 +68,7 @@ public sealed class VtNptHypervisor : Hypervisor
             Count(EventKind.NestedWalkReference, "walk reference", references);
         });
         Cpu.Paging = mmu;
-        hypercalls = new HypercallHandler(Cpu, null, detail => Count(EventKind.ExitHypercall, detail));
+        hypercalls = new HypercallHandler(Cpu, null, detail => Count(EventKind.ExitHypercall, detail), new ParavirtualClock(Vm));
     }
 
     public override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)

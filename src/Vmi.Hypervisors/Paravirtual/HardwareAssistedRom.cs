@@ -18,7 +18,7 @@ internal static class HardwareAssistedRom
     {
         HypercallInstruction instruction = RomPlanner.HardwareInstructionFor(model);
         var costs = new HardwareAssistedCosts(profile, nestedPaging);
-        var planner = new RomPlanner(backend, model, costs, instruction) { VirtualTop = costs.PteHypercalls ? ShadowMmu.MonitorBase : 0 }
+        var planner = new RomPlanner(backend, model, costs, instruction) { VirtualTop = costs.PteHypercalls ? ShadowMmu.MonitorBase : 0, AlarmClockHz = profile.TickHz }
             .Offer(VmiCall.Cpuid, CpuidTable.For(RomPlanner.CpuidLeaves(model)), profile.CpiMilli * 20 / 1000, "CPUID table");
         if (costs.PteHypercalls)
         {

@@ -21,11 +21,14 @@ internal sealed class HypercallHandler
     private readonly HashSet<uint> pageTables = [];
 
     /// <param name="count">Counts one hypercall with its detail (the call's name, or why it was refused).</param>
-    public HypercallHandler(Vmi.Cpu.Cpu cpu, ShadowMmu? mmu, Action<string> count)
+    private readonly ParavirtualClock? clock;
+
+    public HypercallHandler(Vmi.Cpu.Cpu cpu, ShadowMmu? mmu, Action<string> count, ParavirtualClock? clock = null)
     {
         this.cpu = cpu;
         this.mmu = mmu;
         this.count = count;
+        this.clock = clock;
     }
 
     public long RefusedCount { get; private set; }
@@ -48,6 +51,15 @@ internal sealed class HypercallHandler
         var call = (VmiCall)number;
         string name = Names[number];
         uint eax = cpu.Eax, edx = cpu.Edx, ecx = cpu.Ecx;
+        if (clock is not null && clock.TryHandle(call, out string? refusal))
+        {
+            if (refusal is not null)
+            {
+                return Refuse(refusal, out action);
+            }
+            count(name);
+            return true;
+        }
         switch (call)
         {
             case VmiCall.SetCr0 or VmiCall.SetCr2 or VmiCall.SetCr3 or VmiCall.SetCr4:

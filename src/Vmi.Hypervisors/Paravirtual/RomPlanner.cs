@@ -39,6 +39,12 @@ public sealed class RomPlanner
 
     public Action<Iced.Intel.Assembler>? VmiInit { get; init; }
 
+    /// <summary>
+    /// The guest clock's rate when the backend delivers alarms (its ROM then offers the timer
+    /// calls: a kernel that takes them needs no PIT); 0: it does not, and they stay NONE.
+    /// </summary>
+    public long AlarmClockHz { get; init; }
+
     /// <summary>Offers ROM code for <paramref name="call"/> costing about <paramref name="cycles"/>.</summary>
     public RomPlanner Offer(VmiCall call, CallSpec spec, long cycles, string form)
     {
@@ -74,6 +80,15 @@ public sealed class RomPlanner
             return romCode.TryGetValue(call, out var own)
                 ? (CallSpec.Code(own.Spec is CodeSpec c ? c.Emit : throw new InvalidOperationException(), jump: true), own.Form, "Linux's client needs a stub for IRET/SYSEXIT")
                 : (CallSpec.Code(NativeStubs.For(call, 0), jump: true), "native stub", "Linux's client needs a stub for IRET/SYSEXIT; the native instruction is right here");
+        }
+        if (LinuxClientRules.TimerCalls.Contains(call) && AlarmClockHz > 0)
+        {
+            return call switch
+            {
+                VmiCall.GetCycleFrequency => (ParavirtualClock.Frequency(AlarmClockHz), "ROM constant", "the backend delivers alarms"),
+                VmiCall.WallclockUpdated => (ParavirtualClock.NeverUpdated, "ROM constant", "the backend delivers alarms"),
+                _ => (Hypercalls.For(call, Instruction), "hypercall", "the backend delivers alarms"),
+            };
         }
         if (LinuxClientRules.TimerCalls.Contains(call) || call is VmiCall.ApicRead or VmiCall.ApicWrite or VmiCall.Rdmsr or VmiCall.Wrmsr or VmiCall.Rdpmc)
         {

@@ -137,4 +137,24 @@ public sealed class PublishedRomTests
         Assert.True(romCycles * 2 < offCycles);
         Assert.InRange(romCycles, native / 2, native * 3 / 2);
     }
+
+    [Fact]
+    public void AKernelThatTakesTheRomTicksOnTheHypervisorsAlarmNotThePit()
+    {
+        foreach (string backend in new[] { "bt", "vt", "vt-npt" })
+        {
+            GuestRun run = GuestRun.Boot(backend, "bench=syscall iters=20", publishRom: true);
+
+            Assert.True(run.Result.GuestExitCode == 1, $"{backend}: {run.Result.Detail}\n{run.Output}");
+            Assert.Contains("timer: the hypervisor's alarm", run.Output);
+            Assert.Contains("ok timer 5", run.Output); // the boot check saw ticks arrive
+            Assert.False(run.Vm.Board.Pit.Channel0Armed);
+            var byDetail = run.Hypervisor.Events.CountsByDetail;
+            Assert.Equal(1, byDetail.Where(kv => kv.Key.Detail == "SetAlarm").Sum(kv => kv.Value));
+        }
+        // Without a hypervisor clock (the native ROM answers NONE for the timer calls) the PIT ticks.
+        GuestRun native = GuestRun.Boot("native", "bench=syscall iters=20", publishRom: true);
+        Assert.DoesNotContain("timer: the hypervisor's alarm", native.Output);
+        Assert.True(native.Vm.Board.Pit.Channel0Armed);
+    }
 }
