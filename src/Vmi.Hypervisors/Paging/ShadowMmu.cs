@@ -137,9 +137,36 @@ internal sealed class ShadowMmu : IPageTranslation
             }
             else
             {
-                table[(linear >> 12) & 0x3FF] = 0;
+                int pti = (int)((linear >> 12) & 0x3FF);
+                table[pti] = Resync(linear, current.SourcePages[pdi]);
             }
         }
+    }
+
+    /// <summary>
+    /// The shadow entry for <paramref name="linear"/> re-derived from the guest's entry, as the
+    /// monitor handling INVLPG already has the page table at hand (KVM syncs the shadow entry on
+    /// INVLPG the same way): the access that follows finds it without a hidden fault. Only an entry
+    /// the guest has already marked accessed is filled (filling it is what sets A, which the
+    /// hardware does only on an access), writable only once dirty; otherwise it stays empty.
+    /// </summary>
+    private uint Resync(uint linear, uint tablePage)
+    {
+        uint pte = cpu.Memory.Read32(tablePage | ((linear >> 10) & 0xFFC));
+        uint pde = cpu.Memory.Read32((cpu.Cr3 & 0xFFFF_F000) | ((linear >> 20) & 0xFFC));
+        const uint P = 1, Rw = 2, Us = 4, A = 0x20, D = 0x40, G = 0x100;
+        if ((pte & (P | A)) != (P | A) || (pde & P) == 0 || (pde & 0xFFFF_F000) != tablePage)
+        {
+            return 0;
+        }
+        bool wp = (cpu.Cr0 & Cr0Bits.WP) != 0;
+        bool rw = (pde & pte & Rw) != 0, us = (pde & pte & Us) != 0;
+        uint e = GuestFrame(cpu, pte & 0xFFFF_F000) | SP | (us ? SU : 0) | ((pte & G) != 0 ? SG : 0);
+        if ((pte & D) != 0)
+        {
+            e |= (rw ? SW : 0) | (rw || !wp ? SSuperW : 0);
+        }
+        return e;
     }
 
     /// <summary>Drops every shadow (the guest changed paging modes: CR0.WP/PG, CR4.PSE/PGE).</summary>
