@@ -105,4 +105,26 @@ public sealed class PublishedRomCommandTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void ExplainSaysWhyEachCallIsWhatItIs()
+    {
+        string rom = Path.Combine(Path.GetTempPath(), $"vmi-bt-{Environment.ProcessId}.rom");
+        try
+        {
+            var bt = VmiRunner.Cli("rom", "build", "--profile", "bt", "-o", rom, "--explain");
+            Assert.True(bt.ExitCode == 0, bt.Stderr);
+            string[] lines = bt.Stdout.Split('\n');
+            Assert.Contains(lines, l => l.StartsWith("DisableInterrupts", StringComparison.Ordinal) && l.Contains("virtual IF", StringComparison.Ordinal) && l.Contains("native 2030", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("GetInterruptMask", StringComparison.Ordinal) && l.Contains("native incorrect here", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("GetCycleFrequency", StringComparison.Ordinal) && l.Contains("delivers alarms", StringComparison.Ordinal));
+            var verify = VmiRunner.Cli("rom", "verify", rom);
+            Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+            Assert.Contains("VMI bt ROM (pentium4-2006, int 0x82 hypercalls)", verify.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(rom);
+        }
+    }
 }
