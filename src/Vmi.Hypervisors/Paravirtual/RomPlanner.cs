@@ -112,8 +112,11 @@ public sealed class RomPlanner
         {
             throw new InvalidOperationException($"{Backend}: no correct implementation of {VmiCalls.AbiName(call)}");
         }
-        // The cheapest; on a tie the earlier (native, then ROM code, then hypercall): the simplest that costs no more.
-        var best = candidates.OrderBy(c => c.Cycles).First();
+        // The cheapest. On a tie the explicit forms win over a native instruction that traps or
+        // exits (ROM code, then a hypercall): the hypervisor gets the operation and its operands
+        // directly instead of fetching and decoding the instruction, which the profile does not
+        // price separately; a native instruction that costs nothing has no tie to lose.
+        var best = candidates.OrderBy(c => c.Cycles).ThenBy(c => c.Form == "native" ? 2 : c.Form == "hypercall" ? 1 : 0).First();
         string why = string.Join(", ", candidates.Select(c => $"{c.Form} {c.Cycles}")) + (native.IsIncorrect ? ", native incorrect here" : "");
         return (best.Spec, best.Form, why);
     }
