@@ -129,7 +129,10 @@ public sealed unsafe partial class Cpu
                 {
                     done++;
                 }
-                faultingLength = u.Length;
+                else if (status == Status.Fault)
+                {
+                    faultingLength = u.Length;
+                }
                 break;
             }
             InstructionsRetired += done;

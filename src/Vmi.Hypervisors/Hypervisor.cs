@@ -52,10 +52,18 @@ public abstract class Hypervisor : ICpuIntercepts
     /// option-ROM window when the VM is built (VmConfig.OptionRom), where the kernel finds it as on
     /// a PC. Derived from the model and this backend's costs.
     /// </summary>
-    public virtual Vmi.Rom.VmiRom BuildRom(CpuModel model) => Vmi.Rom.RomProfiles.Native();
+    public Vmi.Rom.VmiRom BuildRom(CpuModel model) => Planner(model)?.Build() ?? Vmi.Rom.RomProfiles.Native();
 
     /// <summary>Why each call of <see cref="BuildRom"/>'s ROM is what it is (the costs compared); empty for a fixed ROM.</summary>
-    public virtual IReadOnlyList<Paravirtual.CallDecision> ExplainRom(CpuModel model) => [];
+    public IReadOnlyList<Paravirtual.CallDecision> ExplainRom(CpuModel model)
+    {
+        Paravirtual.RomPlanner? planner = Planner(model);
+        planner?.Build();
+        return planner?.Decisions ?? [];
+    }
+
+    /// <summary>How this backend derives its ROM for <paramref name="model"/>; null: it publishes the native ROM.</summary>
+    internal virtual Paravirtual.RomPlanner? Planner(CpuModel model) => null;
 
     /// <summary>Why this backend cannot run on <paramref name="model"/>, or null if it can.</summary>
     public virtual string? RefuseCpuModel(CpuModel model) => null;
@@ -85,7 +93,7 @@ public abstract class Hypervisor : ICpuIntercepts
     protected abstract void OnAttach();
 
     /// <summary>Counts an event and charges its cost to guest time. <paramref name="detail"/> must be a constant string.</summary>
-    protected void Count(EventKind kind, string detail, long count = 1, Func<string>? instruction = null)
+    protected void Count(EventKind kind, string detail, long count = 1, in SensitiveEvent? instruction = null)
     {
         Events.Add(kind, detail, count, Cpu.InstructionsRetired, Cpu.Eip, instruction);
         chargedCycles += Profile.CostOf(kind) * count;

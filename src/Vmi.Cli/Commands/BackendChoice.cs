@@ -11,9 +11,6 @@ namespace Vmi.Cli.Commands;
 /// </summary>
 internal sealed record BackendChoice(string Name, CostProfile Profile, CpuModel Model)
 {
-    /// <summary>Memory the backend keeps beyond guest RAM (its VM must be built with it).</summary>
-    public uint HostMemoryBytes => Create().HostMemoryBytes;
-
     /// <summary>The profile --cost-profile defaults to: the processor the backends are calibrated on.</summary>
     public const string DefaultProfile = "p4-2006";
 

@@ -71,7 +71,7 @@ public static class RunCommand
     private sealed record Limits(long? Instructions, string? GuestSeconds);
 
     /// <summary>Resolves --rom/--rom-profile/--rom-base into an image and address, or an error message.</summary>
-    private static string? ResolveRom(RomChoice choice, BackendChoice? backend, CpuModel model, out byte[]? image, out uint romBase)
+    private static string? ResolveRom(RomChoice choice, Hypervisor? backend, CpuModel model, out byte[]? image, out uint romBase)
     {
         image = null;
         romBase = VmConfig.DefaultOptionRomBase;
@@ -117,7 +117,7 @@ public static class RunCommand
         else if (backend is not null && !choice.None)
         {
             // The backend publishes its own ROM, as a hypervisor does: the kernel finds it in the option-ROM window.
-            image = backend.Create().BuildRom(model).Image;
+            image = backend.BuildRom(model).Image;
         }
         else if (choice.Base is not null)
         {
@@ -174,7 +174,9 @@ public static class RunCommand
         {
             return UsageError($"--gdb: {gdbPort} is not a TCP port (0-65535; 0 picks a free one)");
         }
-        if (ResolveRom(romChoice, backend, model, out byte[]? romImage, out uint romAddress) is string romError)
+        // One backend for the whole run: it publishes the ROM, sizes its own memory, and is attached.
+        Hypervisor? hv = backend?.Create();
+        if (ResolveRom(romChoice, hv, model, out byte[]? romImage, out uint romAddress) is string romError)
         {
             return UsageError(romError);
         }
@@ -204,7 +206,7 @@ public static class RunCommand
                     Modules = modules,
                     CpuModel = model,
                     NominalHz = nominalHz,
-                    HostMemoryBytes = backend?.HostMemoryBytes ?? 0,
+                    HostMemoryBytes = hv?.HostMemoryBytes ?? 0,
                     SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
@@ -215,7 +217,6 @@ public static class RunCommand
                 return UsageError($"{kernel.Name}: {e.Message}");
             }
             // Before the first instruction, the tracer and the gdb stub: the backend owns the run from the entry point.
-            Hypervisor? hv = backend?.Create();
             if (hv is not null)
             {
                 if (outputs.TraceEvents is not null)

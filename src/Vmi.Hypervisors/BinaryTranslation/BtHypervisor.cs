@@ -40,22 +40,13 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     public override uint HostMemoryBytes => SharedPage.HostBytes;
 
     /// <summary>
-    /// The ROM this backend publishes: each call in its cheapest correct form for a kernel run
+    /// The ROM this backend publishes (<see cref="Hypervisor.BuildRom"/>): each call in its cheapest correct form for a kernel run
     /// directly in ring 1 (its costs: <see cref="BtCosts"/>): the interrupt flag and IRET on the
     /// shared page's virtual flag, CPUID from a table, hypercalls by INT 0x82 (no hardware
     /// assistance is used) where a trap would cost more or native would be wrong; virtual_top
     /// reserves the monitor's area; vmi_init tells the monitor the kernel took the ROM.
     /// </summary>
-    public override VmiRom BuildRom(CpuModel model) => Planner(model).Build();
-
-    public override IReadOnlyList<CallDecision> ExplainRom(CpuModel model)
-    {
-        RomPlanner planner = Planner(model);
-        planner.Build();
-        return planner.Decisions;
-    }
-
-    internal RomPlanner Planner(CpuModel model)
+    internal override RomPlanner Planner(CpuModel model)
     {
         var planner = new RomPlanner(Name, model, new BtCosts(Profile), HypercallInstruction.SoftwareInterrupt)
         {
@@ -160,10 +151,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         {
             // The guest sees the table it loaded, not the monitor's copy.
             TableRegister t = e.Op == SensitiveOp.Sgdt ? tables!.VirtualGdtr : tables!.VirtualIdtr;
-            Span<byte> image = stackalloc byte[6];
-            BitConverter.TryWriteBytes(image, (ushort)t.Limit);
-            BitConverter.TryWriteBytes(image[2..], t.Base);
-            return cpu.TryWriteLinear(e.Address, image, user: false, out CpuFault f) ? InterceptAction.Skip : Reflect(cpu, f);
+            return HypercallHandler.WriteTableRegister(cpu, e.Address, t, out CpuFault f) ? InterceptAction.Skip : TrapEmulation.Reflect(cpu, f);
         }
         if (e.Op is SensitiveOp.Popf or SensitiveOp.Iret)
         {
@@ -179,7 +167,8 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         if (e.Vector == Vectors.GP && e.HasInstruction && e.Instruction.Cpl == KernelRing)
         {
             SensitiveEvent ins = e.Instruction;
-            Count(EventKind.TrapAndEmulate, OpName(ins.Op), instruction: () => ins.ToString());
+            // The instruction is described only if the event is traced (a struct copy, no closure, no string otherwise).
+            Count(EventKind.TrapAndEmulate, OpName(ins.Op), instruction: ins);
             if (Paravirtual && ins.Op is SensitiveOp.Cli or SensitiveOp.Sti)
             {
                 // A native CLI/STI of a paravirtual kernel (before its sites were patched) acts on the virtual flag.
@@ -263,7 +252,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             case (uint)Vmi.Abi.VmiCall.GetGdt or (uint)Vmi.Abi.VmiCall.GetIdt:
                 Count(EventKind.Hypercall, number == (uint)Vmi.Abi.VmiCall.GetGdt ? "GetGDT" : "GetIDT");
                 // The kernel's own table, not the monitor's copy.
-                if (!hypercalls!.WriteTableRegister(cpu.Eax, number == (uint)Vmi.Abi.VmiCall.GetGdt ? tables!.VirtualGdtr : tables!.VirtualIdtr))
+                if (!HypercallHandler.WriteTableRegister(cpu, cpu.Eax, number == (uint)Vmi.Abi.VmiCall.GetGdt ? tables!.VirtualGdtr : tables!.VirtualIdtr, out _))
                 {
                     cpu.Eax = HypercallHandler.Refused;
                 }
@@ -297,10 +286,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         Span<byte> image = stackalloc byte[6];
         if (!cpu.TryReadLinear(ins.Address, image, user: false, out CpuFault f))
         {
-            return Reflect(cpu, f);
+            return TrapEmulation.Reflect(cpu, f);
         }
         uint guestBase = BitConverter.ToUInt32(image[2..]) & (ins.Size == 2 ? 0x00FF_FFFFu : 0xFFFF_FFFFu);
-        return tables!.Load(ins.Op == SensitiveOp.Lidt, guestBase, BitConverter.ToUInt16(image), out f) ? InterceptAction.Skip : Reflect(cpu, f);
+        return tables!.Load(ins.Op == SensitiveOp.Lidt, guestBase, BitConverter.ToUInt16(image), out f) ? InterceptAction.Skip : TrapEmulation.Reflect(cpu, f);
     }
 
     private bool OnStore(in WatchedStore store)
@@ -310,13 +299,6 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             Count(EventKind.TracingFault, "descriptor-table write");
         }
         return mmu!.OnStore(store);
-    }
-
-    /// <summary>An emulated access faulted: the guest gets that fault.</summary>
-    private static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
-    {
-        cpu.InjectException(f.Vector, f.HasError ? f.ErrorCode : null, f.Address);
-        return InterceptAction.Resume;
     }
 
     public override InterceptAction OnExternalInterrupt(Vmi.Cpu.Cpu cpu)

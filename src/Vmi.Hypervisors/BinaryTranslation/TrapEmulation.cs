@@ -35,7 +35,7 @@ internal static class TrapEmulation
                 cpu.Platform.PortWrite((ushort)e.Operand, e.Size, e.Value & Vmi.Cpu.Cpu.SizeMask(e.Size));
                 return InterceptAction.Skip;
             case SensitiveOp.MovToCr:
-                return SetControlRegister(cpu, (int)e.Operand, e.Value, mmu);
+                return SetControlRegister(cpu, (int)e.Operand, e.Value);
             case SensitiveOp.MovFromCr:
                 if (!cpu.TryGetControlRegister((int)e.Operand, out uint cr))
                 {
@@ -44,11 +44,11 @@ internal static class TrapEmulation
                 cpu[e.Register] = cr;
                 return InterceptAction.Skip;
             case SensitiveOp.Clts:
-                return SetControlRegister(cpu, 0, cpu.Cr0 & ~Cr0Bits.TS, mmu);
+                return SetControlRegister(cpu, 0, cpu.Cr0 & ~Cr0Bits.TS);
             case SensitiveOp.Lmsw:
                 {
                     uint m = Cr0Bits.MP | Cr0Bits.EM | Cr0Bits.TS;
-                    return SetControlRegister(cpu, 0, (cpu.Cr0 & ~m) | (e.Value & m) | (e.Value & Cr0Bits.PE), mmu);
+                    return SetControlRegister(cpu, 0, (cpu.Cr0 & ~m) | (e.Value & m) | (e.Value & Cr0Bits.PE));
                 }
             case SensitiveOp.Invlpg:
                 mmu.Invalidate(e.Address);
@@ -79,24 +79,14 @@ internal static class TrapEmulation
         }
     }
 
-    private static InterceptAction SetControlRegister(Vmi.Cpu.Cpu cpu, int cr, uint value, ShadowMmu mmu)
-    {
-        uint before0 = cpu.Cr0, before4 = cpu.Cr4;
-        if (!cpu.TrySetControlRegister(cr, value))
-        {
-            return InterceptAction.Default; // the guest gets the #GP the real instruction raises
-        }
-        bool pagingModeChanged = cr == 0 ? ((before0 ^ cpu.Cr0) & (Cr0Bits.PG | Cr0Bits.WP)) != 0
-            : cr == 4 && ((before4 ^ cpu.Cr4) & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0;
-        if (pagingModeChanged)
-        {
-            mmu.Reset();
-        }
-        return InterceptAction.Skip;
-    }
+    /// <summary>MOV to CR, CLTS, LMSW: the write MOV would make (the shadow notices a paging-mode change itself).</summary>
+    private static InterceptAction SetControlRegister(Vmi.Cpu.Cpu cpu, int cr, uint value) =>
+        cpu.TrySetControlRegister(cr, value)
+            ? InterceptAction.Skip
+            : InterceptAction.Default; // the guest gets the #GP the real instruction raises
 
     /// <summary>The emulated instruction faulted (e.g. LGDT's operand is unmapped): the guest gets that fault instead of the #GP.</summary>
-    private static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
+    internal static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
     {
         cpu.InjectException(f.Vector, f.HasError ? f.ErrorCode : null, f.Address);
         return InterceptAction.Resume;

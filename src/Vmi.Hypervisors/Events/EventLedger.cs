@@ -26,7 +26,7 @@ public sealed class EventLedger
     public IReadOnlyDictionary<(EventKind Kind, string Detail), long> CountsByDetail => byDetail;
 
     /// <summary>Counts one or more events; <paramref name="detail"/> must be a constant (it keys a table).</summary>
-    public void Add(EventKind kind, string detail, long count, long instructions, uint eip, Func<string>? describeInstruction = null)
+    public void Add(EventKind kind, string detail, long count, long instructions, uint eip, in Vmi.Cpu.SensitiveEvent? instruction = null)
     {
         counts[(int)kind] += count;
         var key = (kind, detail);
@@ -35,7 +35,7 @@ public sealed class EventLedger
         {
             for (long i = 0; i < count; i++)
             {
-                trace(new HypervisorEvent(sequence++, instructions, kind, eip, describeInstruction?.Invoke() ?? "", detail));
+                trace(new HypervisorEvent(sequence++, instructions, kind, eip, instruction?.ToString() ?? "", detail));
             }
         }
     }

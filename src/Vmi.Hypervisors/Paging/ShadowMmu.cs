@@ -65,6 +65,14 @@ internal sealed class ShadowMmu : IPageTranslation
                 ? PageTranslation.PageFault(1u | (access == PageAccess.Write ? 2u : 0) | 4u)
                 : PageTranslation.Map(c.Memory.HostBase + (linear - MonitorBase), writable: true, user: false);
         }
+        uint mode = (c.Cr0 & (Cr0Bits.PG | Cr0Bits.WP)) | (c.Cr4 & (Cr4Bits.PSE | Cr4Bits.PGE));
+        if (mode != pagingMode)
+        {
+            // Shadow entries were derived under the old rules (WP, 4 MiB pages, global pages). The
+            // CPU flushed its TLB on the change, so the first miss after it lands here.
+            pagingMode = mode;
+            Reset();
+        }
         if (!c.PagingEnabled)
         {
             return PageTranslation.Map(GuestFrame(c, linear), writable: true, user: true);
@@ -169,8 +177,11 @@ internal sealed class ShadowMmu : IPageTranslation
         return e;
     }
 
+    /// <summary>CR0.PG/WP and CR4.PSE/PGE as the shadows were built for.</summary>
+    private uint pagingMode;
+
     /// <summary>Drops every shadow (the guest changed paging modes: CR0.WP/PG, CR4.PSE/PGE).</summary>
-    public void Reset()
+    private void Reset()
     {
         foreach (uint page in tableUsers.Keys.Concat(roots.Keys).Where(p => !watchedByOthers(p)).ToList())
         {

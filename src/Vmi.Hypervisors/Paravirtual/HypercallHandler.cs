@@ -65,14 +65,9 @@ internal sealed class HypercallHandler
             case VmiCall.SetCr0 or VmiCall.SetCr2 or VmiCall.SetCr3 or VmiCall.SetCr4:
                 {
                     int cr = call switch { VmiCall.SetCr0 => 0, VmiCall.SetCr2 => 2, VmiCall.SetCr3 => 3, _ => 4 };
-                    uint before0 = cpu.Cr0, before4 = cpu.Cr4;
                     if (!cpu.TrySetControlRegister(cr, eax))
                     {
                         return Refuse($"{name} refused (reserved bits)", out action);
-                    }
-                    if (((before0 ^ cpu.Cr0) & (Cr0Bits.PG | Cr0Bits.WP)) != 0 || ((before4 ^ cpu.Cr4) & (Cr4Bits.PSE | Cr4Bits.PGE)) != 0)
-                    {
-                        mmu?.Reset();
                     }
                     break;
                 }
@@ -123,7 +118,7 @@ internal sealed class HypercallHandler
             case VmiCall.GetGdt or VmiCall.GetIdt:
                 {
                     TableRegister t = call == VmiCall.GetGdt ? cpu.Gdtr : cpu.Idtr;
-                    if (!WriteTableRegister(eax, t))
+                    if (!WriteTableRegister(cpu, eax, t, out _))
                     {
                         return Refuse($"{name} refused (buffer not writable)", out action);
                     }
@@ -142,13 +137,13 @@ internal sealed class HypercallHandler
         return true;
     }
 
-    /// <summary>Stores a 6-byte descriptor-table register image at <paramref name="linear"/> as the kernel would.</summary>
-    public bool WriteTableRegister(uint linear, TableRegister t)
+    /// <summary>Stores a 6-byte descriptor-table register image at <paramref name="linear"/> as SGDT/SIDT would; on failure, the fault they would raise.</summary>
+    public static bool WriteTableRegister(Vmi.Cpu.Cpu cpu, uint linear, TableRegister t, out CpuFault fault)
     {
         Span<byte> image = stackalloc byte[6];
         BitConverter.TryWriteBytes(image, (ushort)t.Limit);
         BitConverter.TryWriteBytes(image[2..], t.Base);
-        return cpu.TryWriteLinear(linear, image, user: false, out _);
+        return cpu.TryWriteLinear(linear, image, user: false, out fault);
     }
 
     private bool SetPxE(uint value, uint entry, uint flags, out InterceptAction action)

@@ -86,7 +86,7 @@ internal sealed class ParavirtualClock
                 return true;
             case VmiCall.GetWallclockTime:
                 {
-                    long ns = EpochAtPowerOnSeconds * 1_000_000_000 + (long)(vm.Clock.Ticks * (1e9 / vm.Clock.NominalHz));
+                    long ns = EpochAtPowerOnSeconds * 1_000_000_000 + vm.Clock.DeviceCyclesAt(vm.Clock.Ticks, 1_000_000_000);
                     cpu.Eax = (uint)ns;
                     cpu.Edx = (uint)((ulong)ns >> 32);
                     return true;

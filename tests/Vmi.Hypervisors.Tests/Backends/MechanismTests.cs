@@ -109,35 +109,12 @@ public sealed class MechanismTests
     /// </summary>
     private static void RemapAPage(Assembler a)
     {
-        const uint pd = 0x20_0000, pt = 0x20_1000, frameA = 0x30_0000, frameB = 0x31_0000, linear = 0x3F_F000;
-        Label fill = a.CreateLabel();
-        a.mov(__dword_ptr[frameA], 0xAAAA_AAAA);
-        a.mov(__dword_ptr[frameB], 0xBBBB_BBBB);
-        a.mov(edi, pd);
-        a.xor(eax, eax);
-        a.mov(ecx, 2048);
-        a.rep.stosd();
-        a.mov(__dword_ptr[pd], pt | 3);
-        a.xor(ecx, ecx);
-        a.Label(ref fill);
-        a.mov(eax, ecx);
-        a.shl(eax, 12);
-        a.or(eax, 3);
-        a.mov(__dword_ptr[ecx * 4 + pt], eax);
-        a.inc(ecx);
-        a.cmp(ecx, 1023);
-        a.jb(fill);
-        a.mov(__dword_ptr[pt + 1023 * 4], frameA | 3);
-        a.mov(eax, pd);
-        a.mov(cr3, eax);
-        a.mov(eax, cr0);
-        a.or(eax, unchecked((int)0x8000_0000));
-        a.mov(cr0, eax);
-        a.mov(eax, __dword_ptr[linear]);
-        a.mov(__dword_ptr[pt + 1023 * 4], frameB | 3);
+        TinyGuest.EnablePagingWithOneRemappedPage(a);
+        a.mov(eax, __dword_ptr[TinyGuest.RemappedPage]);
+        a.mov(__dword_ptr[TinyGuest.RemappedEntry], TinyGuest.FrameB | 3);
         a.mov(ecx, cr3);
         a.mov(cr3, ecx);
-        a.mov(ebx, __dword_ptr[linear]);
+        a.mov(ebx, __dword_ptr[TinyGuest.RemappedPage]);
         a.mov(__dword_ptr[TinyGuest.Scratch], eax);
         a.mov(__dword_ptr[TinyGuest.Scratch + 4], ebx);
         a.mov(al, 0);

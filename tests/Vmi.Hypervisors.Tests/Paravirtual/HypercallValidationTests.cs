@@ -11,8 +11,7 @@ namespace Vmi.Hypervisors.Tests.Paravirtual;
 /// <summary>A guest that calls the PTE hypercall itself, with arguments a real hypervisor must refuse.</summary>
 public sealed class HypercallValidationTests
 {
-    private const uint Pd = 0x20_0000, Pt = 0x20_1000, FrameA = 0x30_0000, FrameB = 0x31_0000, Linear = 0x3F_F000;
-    private const uint Entry = Pt + 1023 * 4;
+    private const uint FrameA = TinyGuest.FrameA, FrameB = TinyGuest.FrameB, Linear = TinyGuest.RemappedPage, Entry = TinyGuest.RemappedEntry;
 
     /// <summary>SetPxE(value, entry) by VMCALL; EAX (the result) is stored at Scratch + 4 × slot.</summary>
     private static void SetPxE(Assembler a, uint value, uint entry, int slot)
@@ -27,29 +26,7 @@ public sealed class HypercallValidationTests
 
     private static void Guest(Assembler a)
     {
-        Label fill = a.CreateLabel();
-        a.mov(__dword_ptr[FrameA], 0xAAAA_AAAA);
-        a.mov(__dword_ptr[FrameB], 0xBBBB_BBBB);
-        a.mov(edi, Pd);
-        a.xor(eax, eax);
-        a.mov(ecx, 2048);
-        a.rep.stosd();
-        a.mov(__dword_ptr[Pd], Pt | 3);
-        a.xor(ecx, ecx);
-        a.Label(ref fill);
-        a.mov(eax, ecx);
-        a.shl(eax, 12);
-        a.or(eax, 3);
-        a.mov(__dword_ptr[ecx * 4 + Pt], eax);
-        a.inc(ecx);
-        a.cmp(ecx, 1023);
-        a.jb(fill);
-        a.mov(__dword_ptr[Entry], FrameA | 3);
-        a.mov(eax, Pd);
-        a.mov(cr3, eax);
-        a.mov(eax, cr0);
-        a.or(eax, unchecked((int)0x8000_0000));
-        a.mov(cr0, eax);
+        TinyGuest.EnablePagingWithOneRemappedPage(a);
         a.mov(eax, __dword_ptr[Linear]); // shadowed now
         SetPxE(a, 0x7000_0000 | 3, Entry, 0);      // a frame beyond the guest's 64 MiB: the hypervisor's, or nobody's
         SetPxE(a, FrameB | 3, Entry + 2, 1);       // misaligned entry pointer

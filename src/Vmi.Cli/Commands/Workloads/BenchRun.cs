@@ -38,17 +38,17 @@ internal sealed record BenchRun(
     public static BenchRun Run(byte[] kernel, RunSpec spec, long maxInstructions)
     {
         BackendChoice backend = spec.Backend;
+        Hypervisor hypervisor = backend.Create();
         var serial = new MemoryStream();
         Vm vm = Vm.BootMultiboot(new VmConfig
         {
             CommandLineBytes = spec.CommandLine(),
             CpuModel = backend.Model,
             NominalHz = backend.Profile.TickHz,
-            HostMemoryBytes = backend.HostMemoryBytes,
+            HostMemoryBytes = hypervisor.HostMemoryBytes,
             OptionRom = spec.OptionRom,
             SerialOutput = serial,
         }, kernel);
-        Hypervisor hypervisor = backend.Create();
         hypervisor.Attach(vm);
         VmRunResult result = vm.Run(maxInstructions);
         return new BenchRun(spec, result, ResultLines(Encoding.ASCII.GetString(serial.ToArray())),
