@@ -147,6 +147,14 @@ internal sealed class ShadowMmu : IPageTranslation
             {
                 int pti = (int)((linear >> 12) & 0x3FF);
                 table[pti] = Resync(linear, current.SourcePages[pdi]);
+                if (table[pti] != 0)
+                {
+                    // A fill from the table, as a hidden fault's would be: the guest is using it,
+                    // so its stores are updates to a live table, not a freed page being reused
+                    // (without this, rewriting one entry and INVLPG-ing it again and again — mprotect —
+                    // floods the table out of the shadow every few writes).
+                    writesSinceUse.Remove(current.SourcePages[pdi] >> 12);
+                }
             }
         }
     }
