@@ -283,8 +283,8 @@ void syscall_dispatch(struct trap_frame *frame)
          * smaller one gives back the pages above it. */
         if (frame->ebx >= current->heap_base && frame->ebx < USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE - PAGE_SIZE) {
             uint32_t keep = (frame->ebx + PAGE_SIZE - 1) & ~(uint32_t)(PAGE_SIZE - 1);
-            for (uint32_t a = keep; a < current->brk; a += PAGE_SIZE)
-                paging_unmap_user(current->directory, a);
+            if (keep < current->brk)
+                paging_unmap_user_range(current->directory, keep, current->brk);
             current->brk = frame->ebx;
         }
         frame->eax = current->brk;

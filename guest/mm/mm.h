@@ -31,7 +31,7 @@ uint32_t paging_new_address_space(void);
 void paging_map_user(uint32_t directory, uint32_t linear, uint32_t frame, uint32_t flags);
 uint32_t paging_copy_address_space(uint32_t directory);
 void paging_protect_user(uint32_t directory, uint32_t linear, int writable);
-void paging_unmap_user(uint32_t directory, uint32_t linear);
+void paging_unmap_user_range(uint32_t directory, uint32_t start, uint32_t end);
 void paging_free_address_space(uint32_t directory);
 void paging_checks(void);
 

@@ -85,20 +85,9 @@ void paging_protect_user(uint32_t directory, uint32_t linear, int writable)
     invlpg(linear);
 }
 
-/* Unmaps one user page of the running address space, if mapped, and frees its frame. */
-void paging_unmap_user(uint32_t directory, uint32_t linear)
-{
-    uint32_t *pte = mapped_pte(directory, linear);
-    if (!pte)
-        return;
-    uint32_t frame = *pte & ~0xFFFu;
-    set_pxe(pte, 0, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | (linear & ~0xFFFu));
-    invlpg(linear);
-    phys_free(frame);
-}
-
 /* fork: a new address space whose user part is a copy of `directory`'s, page by page, with the
- * entry writes batched in a lazy-MMU section. */
+ * entry writes batched in a lazy-MMU section. Inside it an entry just written may not be in memory
+ * yet (the hypervisor may queue it), so each new table is kept by its pointer, never re-read. */
 uint32_t paging_copy_address_space(uint32_t directory)
 {
     uint32_t copy = paging_new_address_space();
@@ -108,16 +97,47 @@ uint32_t paging_copy_address_space(uint32_t directory)
         if (!(pde & PTE_PRESENT))
             continue;
         const uint32_t *pt = table(pde & ~0xFFFu);
+        uint32_t new_pt = phys_alloc();
+        announce_page_table(new_pt / PAGE_SIZE, VMI_PAGE_PT | VMI_PAGE_ZEROED);
+        set_pxe(&table(copy)[i], new_pt | PTE_PRESENT | PTE_WRITABLE | PTE_USER, VMI_PAGE_PD);
         for (uint32_t j = 0; j < 1024; j++) {
             if (!(pt[j] & PTE_PRESENT))
                 continue;
             uint32_t frame = phys_alloc();
             memcpy(PHYS_TO_VIRT(frame), PHYS_TO_VIRT(pt[j] & ~0xFFFu), PAGE_SIZE);
-            paging_map_user(copy, (i << 22) | (j << 12), frame, pt[j] & 0xFFFu & ~(PTE_ACCESSED | PTE_DIRTY));
+            set_pxe(&table(new_pt)[j], frame | (pt[j] & 0xFFFu & ~(PTE_ACCESSED | PTE_DIRTY)), VMI_PAGE_PT);
         }
     }
     set_lazy_mode(VMI_LAZY_OFF);
     return copy;
+}
+
+/* munmap's batch: the mapped user pages in [start, end) of the running address space go, their
+ * entries cleared in one lazy-MMU section and the TLB flushed once after it (page by page for a
+ * few, whole for more: Linux's tlb_single_page_flush_ceiling). The frames are free to reuse only
+ * after the flush, and nothing allocates before it. */
+void paging_unmap_user_range(uint32_t directory, uint32_t start, uint32_t end)
+{
+    enum { SINGLE_PAGE_FLUSH_CEILING = 33 };
+    uint32_t unmapped = 0;
+    set_lazy_mode(VMI_LAZY_MMU);
+    for (uint32_t a = start; a < end; a += PAGE_SIZE) {
+        uint32_t *pte = mapped_pte(directory, a);
+        if (!pte)
+            continue;
+        phys_free(*pte & ~0xFFFu);
+        set_pxe(pte, 0, VMI_PAGE_PT | VMI_PAGE_CURRENT_AS | a);
+        unmapped++;
+    }
+    set_lazy_mode(VMI_LAZY_OFF);
+    if (!unmapped)
+        return;
+    if ((end - start + PAGE_SIZE - 1) / PAGE_SIZE > SINGLE_PAGE_FLUSH_CEILING) {
+        flush_tlb(VMI_FLUSH_TLB);
+        return;
+    }
+    for (uint32_t a = start; a < end; a += PAGE_SIZE)
+        invlpg(a);
 }
 
 /* exit: the user part's frames and tables go back to the allocator, each table released with

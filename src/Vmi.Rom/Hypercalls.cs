@@ -34,6 +34,9 @@ public static class Hypercalls
     /// <summary>Private hypercall: interrupts were enabled (virtual IF set) while one is pending.</summary>
     public const uint DeliverPending = 0x101;
 
+    /// <summary>Private hypercall: apply the page-table updates queued in the shared page (lazy-MMU mode left, or the queue full).</summary>
+    public const uint FlushMmuQueue = 0x102;
+
     /// <summary>Emits the trap instruction.</summary>
     public static void EmitTrap(Assembler a, HypercallInstruction instruction)
     {

@@ -28,6 +28,9 @@ internal sealed class BtCosts(CostProfile profile) : IParavirtualCosts
             or VmiCall.Clts or VmiCall.Wbinvd or VmiCall.SetDr or VmiCall.GetDr or VmiCall.SetGdt or VmiCall.SetIdt
             or VmiCall.SetTr or VmiCall.SetLdt => new(Trap),
         VmiCall.Halt => new(2 * Trap), // sti; hlt
+        // The ROM's SetPxE queues in lazy mode on the flag SetLazyMode keeps in the shared page, and
+        // the monitor validates queued updates against the page tables the kernel announced.
+        VmiCall.SetLazyMode or VmiCall.AllocatePage or VmiCall.ReleasePage => CallCost.Incorrect,
         VmiCall.SetPxE or VmiCall.WriteGdtEntry or VmiCall.WriteIdtEntry or VmiCall.WriteLdtEntry => new(profile.CostOf(EventKind.TracingFault)),
         _ => CallCost.Free,
     };

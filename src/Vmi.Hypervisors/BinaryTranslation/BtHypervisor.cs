@@ -60,7 +60,16 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             .Offer(Vmi.Abi.VmiCall.GetInterruptMask, VirtualInterruptFlag.Get, few, "virtual IF")
             .Offer(Vmi.Abi.VmiCall.SetInterruptMask, VirtualInterruptFlag.Set, few, "virtual IF")
             .Offer(Vmi.Abi.VmiCall.Iret, VirtualInterruptFlag.Iret, few, "virtual IF, then IRET")
-            .Offer(Vmi.Abi.VmiCall.Cpuid, CpuidTable.For(RomPlanner.CpuidLeaves(model)), Profile.CpiMilli * 20 / 1000, "CPUID table");
+            .Offer(Vmi.Abi.VmiCall.Cpuid, CpuidTable.For(RomPlanner.CpuidLeaves(model)), Profile.CpiMilli * 20 / 1000, "CPUID table")
+            .Offer(Vmi.Abi.VmiCall.GetCr2, SharedPage.GetCr2, Profile.CpiMilli * 2 / 1000, "shared-page CR2")
+            // Outside lazy mode a page-table store is traced as the native one is, at the same cost;
+            // inside, it is queued for a fraction of that (SharedPage.QueuedUpdateCost), so the form never loses.
+            .Offer(Vmi.Abi.VmiCall.SetPxE, SharedPage.QueuedSetPxE(HypercallInstruction.SoftwareInterrupt, SharedPage.NativeStore), Profile.CostOf(EventKind.TracingFault), $"store, or queued in lazy mode ({SharedPage.QueuedUpdateCost(Profile, Profile.CostOf(EventKind.Hypercall))} each)")
+            .Offer(Vmi.Abi.VmiCall.SetLazyMode, SharedPage.SetLazyMode(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 6 / 1000, "shared-page flag, flushing the queue")
+            .Offer(Vmi.Abi.VmiCall.InvalPage, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
+            .Offer(Vmi.Abi.VmiCall.FlushTlb, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
+            .Offer(Vmi.Abi.VmiCall.AllocatePage, SharedPage.AnnouncePageTable(allocate: true), Profile.CpiMilli * 3 / 1000, "shared-page bitmap")
+            .Offer(Vmi.Abi.VmiCall.ReleasePage, SharedPage.AnnouncePageTable(allocate: false), Profile.CpiMilli * 3 / 1000, "shared-page bitmap");
         return planner;
     }
 
@@ -91,7 +100,8 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         mmu = new ShadowMmu(Cpu, this, tables.IsWatched);
         Cpu.Paging = mmu;
         Cpu.StoreWatch = OnStore;
-        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.Hypercall, detail), new ParavirtualClock(Vm));
+        hypercalls = new HypercallHandler(Cpu, mmu, detail => Count(EventKind.Hypercall, detail), new ParavirtualClock(Vm), detail => Count(EventKind.QueuedPageTableUpdate, detail));
+        mmu.FlushDeferred = hypercalls.FlushQueue;
         if (Translate)
         {
             Cpu.BlockDecoded = OnBlockDecoded;
@@ -180,6 +190,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
                 return LoadDescriptorTable(cpu, ins);
             }
             return TrapEmulation.Emulate(cpu, ins, mmu!, Name);
+        }
+        if (e.Vector == Vectors.PF && e.Source == InterruptSource.Exception)
+        {
+            SharedPage.RecordCr2(cpu.Memory, e.FaultAddress);
         }
         Count(EventKind.InterruptReflection, e.Source switch
         {

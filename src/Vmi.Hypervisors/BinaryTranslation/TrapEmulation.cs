@@ -1,5 +1,6 @@
 using Vmi.Cpu;
 using Vmi.Hypervisors.Paging;
+using Vmi.Hypervisors.Paravirtual;
 
 namespace Vmi.Hypervisors.BinaryTranslation;
 
@@ -88,6 +89,10 @@ internal static class TrapEmulation
     /// <summary>The emulated instruction faulted (e.g. LGDT's operand is unmapped): the guest gets that fault instead of the #GP.</summary>
     internal static InterceptAction Reflect(Vmi.Cpu.Cpu cpu, CpuFault f)
     {
+        if (f.Vector == Vectors.PF)
+        {
+            SharedPage.RecordCr2(cpu.Memory, f.Address);
+        }
         cpu.InjectException(f.Vector, f.HasError ? f.ErrorCode : null, f.Address);
         return InterceptAction.Resume;
     }

@@ -58,4 +58,11 @@ public enum EventKind
 
     /// <summary>vt-npt: one memory reference of a two-dimensional walk (charged per reference, counted per level).</summary>
     NestedWalkReference,
+
+    /// <summary>
+    /// A page-table update the kernel queued in the shared page in lazy-MMU mode, applied by the
+    /// hypervisor when the queue is flushed (validated, written, followed by the shadow); the flush
+    /// itself is one hypercall.
+    /// </summary>
+    QueuedPageTableUpdate,
 }

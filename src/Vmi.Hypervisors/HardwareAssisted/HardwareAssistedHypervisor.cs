@@ -46,7 +46,11 @@ public abstract class HardwareAssistedHypervisor : Hypervisor
         Cpu.InterceptSoftwareInterrupts = false;
         Cpu.InterceptExternalInterrupts = true;
         ShadowMmu? shadow = AttachPaging();
-        hypercalls = new HypercallHandler(Cpu, shadow, detail => Count(EventKind.ExitHypercall, detail), new ParavirtualClock(Vm));
+        hypercalls = new HypercallHandler(Cpu, shadow, detail => Count(EventKind.ExitHypercall, detail), new ParavirtualClock(Vm), detail => Count(EventKind.QueuedPageTableUpdate, detail));
+        if (shadow is not null)
+        {
+            shadow.FlushDeferred = hypercalls.FlushQueue;
+        }
     }
 
     public sealed override InterceptAction OnInstruction(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)

@@ -46,6 +46,9 @@ internal sealed class ShadowMmu : IPageTranslation
         this.watchedByOthers = watchedByOthers ?? (static _ => false);
     }
 
+    /// <summary>Applies the page-table updates the kernel queued (lazy-MMU mode), returning how many; set by a backend that queues them.</summary>
+    public Func<int>? FlushDeferred { get; set; }
+
     public int ShadowRoots => roots.Count;
 
     public int ShadowTables => roots.Values.Sum(r => r.Tables.Count(t => t is not null));
@@ -83,11 +86,23 @@ internal sealed class ShadowMmu : IPageTranslation
         uint e = table is null ? 0 : table[pti];
         if (e != 0 && Allows(e, access, user))
         {
+            if (writesSinceUse.Count != 0)
+            {
+                // The walk through this shadow table is a use of the guest table behind it (the
+                // accessed bit a monitor samples): the stores into it are updates to a live table.
+                writesSinceUse.Remove(root.SourcePages[pdi] == uint.MaxValue ? root.GuestDirectoryPage : root.SourcePages[pdi] >> 12);
+            }
             return FromEntry(e); // a plain refill from the shadow tables: no monitor involvement
         }
         GuestMapping g = GuestPageWalker.Walk(c, linear, access, user, sideEffects: true, static (a, _) => a);
         if (g.Fault)
         {
+            if (FlushDeferred?.Invoke() > 0)
+            {
+                // A fault first applies the page-table updates the kernel deferred (the VMI ABI's
+                // rule): the access is retried and reaches the kernel only if it still faults.
+                return Translate(c, linear, access, user);
+            }
             accounting.TrueFault(linear);
             return PageTranslation.PageFault(g.ErrorCode);
         }
@@ -162,16 +177,24 @@ internal sealed class ShadowMmu : IPageTranslation
     /// <summary>
     /// The shadow entry for <paramref name="linear"/> re-derived from the guest's entry, as the
     /// monitor handling INVLPG already has the page table at hand (KVM syncs the shadow entry on
-    /// INVLPG the same way): the access that follows finds it without a hidden fault. Only an entry
-    /// the guest has already marked accessed is filled (filling it is what sets A, which the
-    /// hardware does only on an access), writable only once dirty; otherwise it stays empty.
+    /// INVLPG the same way): the access that follows finds it without a hidden fault.
     /// </summary>
-    private uint Resync(uint linear, uint tablePage)
+    private uint Resync(uint linear, uint tablePage) =>
+        Derive(current!, (int)(linear >> 22), tablePage, cpu.Memory.Read32(tablePage | ((linear >> 10) & 0xFFC)));
+
+    /// <summary>
+    /// The shadow entry of <paramref name="root"/>'s table <paramref name="pdi"/> for guest entry
+    /// <paramref name="pte"/> of <paramref name="tablePage"/>, or 0 (empty: the next access takes a
+    /// hidden fault). Only an entry the guest has already marked accessed is filled (filling it is
+    /// what sets A, which the hardware does only on an access), writable only once dirty (the first
+    /// write must come back to set D), and only while the directory still points at that table.
+    /// </summary>
+    private uint Derive(ShadowRoot root, int pdi, uint tablePage, uint pte)
     {
-        uint pte = cpu.Memory.Read32(tablePage | ((linear >> 10) & 0xFFC));
-        uint pde = cpu.Memory.Read32((cpu.Cr3 & 0xFFFF_F000) | ((linear >> 20) & 0xFFC));
-        const uint P = 1, Rw = 2, Us = 4, A = 0x20, D = 0x40, G = 0x100;
-        if ((pte & (P | A)) != (P | A) || (pde & P) == 0 || (pde & 0xFFFF_F000) != tablePage)
+        uint pde = cpu.Memory.Read32((root.GuestDirectoryPage << 12) | ((uint)pdi << 2));
+        const uint P = 1, Rw = 2, Us = 4, A = 0x20, D = 0x40, Ps = 0x80, G = 0x100;
+        if ((pte & (P | A)) != (P | A) || (pde & P) == 0 || (pde & 0xFFFF_F000) != tablePage
+            || ((pde & Ps) != 0 && (cpu.Cr4 & Cr4Bits.PSE) != 0))
         {
             return 0;
         }
@@ -239,16 +262,19 @@ internal sealed class ShadowMmu : IPageTranslation
         if (tableUsers.TryGetValue(page, out var users))
         {
             known = true;
+            // A whole entry written: its shadow follows at once (KVM's pte prefetch on a traced
+            // write), so the access after mprotect-style updates needs no hidden fault. The TLB
+            // entry goes in every case, whichever address space filled it (a global one survives
+            // CR3 loads): the shadow and the TLB never show an entry the guest has replaced, which
+            // is what lets a paravirtual kernel's INVLPG cost nothing here.
+            bool whole = store.Size == 4 && (store.PhysicalAddress & 3) == 0;
             foreach ((ShadowRoot r, int pdi) in users)
             {
                 uint[] table = r.Tables[pdi]!;
                 for (int i = first; i <= last; i++)
                 {
-                    table[i] = 0;
-                    if (r == current)
-                    {
-                        cpu.InvalidatePage(((uint)pdi << 22) | ((uint)i << 12));
-                    }
+                    table[i] = whole ? Derive(r, pdi, page << 12, store.NewValue) : 0;
+                    cpu.InvalidatePage(((uint)pdi << 22) | ((uint)i << 12));
                 }
             }
         }
@@ -361,6 +387,10 @@ internal sealed class ShadowMmu : IPageTranslation
         {
             cpu.WatchPage(page << 12, false);
             writesSinceUse.Remove(page);
+            // Its stores are no longer seen: no TLB entry derived from it may outlive that (a global
+            // one filled in another address space would survive CR3 loads), since a paravirtual
+            // kernel's INVLPG is answered by nothing here.
+            cpu.FlushTlbAll();
         }
     }
 

@@ -1,6 +1,8 @@
 using Vmi.Abi;
 using Vmi.Cpu;
+using Vmi.Cpu.Memory;
 using Vmi.Hypervisors.Paging;
+using Vmi.Rom;
 
 namespace Vmi.Hypervisors.Paravirtual;
 
@@ -20,15 +22,18 @@ internal sealed class HypercallHandler
     private readonly Action<string> count;
     private readonly HashSet<uint> pageTables = [];
 
-    /// <param name="count">Counts one hypercall with its detail (the call's name, or why it was refused).</param>
     private readonly ParavirtualClock? clock;
+    private readonly Action<string> countQueued;
 
-    public HypercallHandler(Vmi.Cpu.Cpu cpu, ShadowMmu? mmu, Action<string> count, ParavirtualClock? clock = null)
+    /// <param name="count">Counts one hypercall with its detail (the call's name, or why it was refused).</param>
+    /// <param name="countQueued">Counts one queued page-table update applied or refused, with its detail.</param>
+    public HypercallHandler(Vmi.Cpu.Cpu cpu, ShadowMmu? mmu, Action<string> count, ParavirtualClock? clock = null, Action<string>? countQueued = null)
     {
         this.cpu = cpu;
         this.mmu = mmu;
         this.count = count;
         this.clock = clock;
+        this.countQueued = countQueued ?? count;
     }
 
     public long RefusedCount { get; private set; }
@@ -44,6 +49,12 @@ internal sealed class HypercallHandler
     public bool TryHandle(uint number, in SensitiveEvent trap, out InterceptAction action)
     {
         action = InterceptAction.Skip;
+        if (number == Hypercalls.FlushMmuQueue)
+        {
+            count("flush MMU queue");
+            FlushQueue();
+            return true;
+        }
         if (number >= VmiCalls.Count)
         {
             return false;
@@ -65,9 +76,17 @@ internal sealed class HypercallHandler
             case VmiCall.SetCr0 or VmiCall.SetCr2 or VmiCall.SetCr3 or VmiCall.SetCr4:
                 {
                     int cr = call switch { VmiCall.SetCr0 => 0, VmiCall.SetCr2 => 2, VmiCall.SetCr3 => 3, _ => 4 };
+                    if (cr == 3)
+                    {
+                        FlushQueue(); // queued updates belong to the address space being left
+                    }
                     if (!cpu.TrySetControlRegister(cr, eax))
                     {
                         return Refuse($"{name} refused (reserved bits)", out action);
+                    }
+                    if (cr == 2)
+                    {
+                        SharedPage.RecordCr2(cpu.Memory, eax);
                     }
                     break;
                 }
@@ -76,14 +95,20 @@ internal sealed class HypercallHandler
                 cpu.Eax = value;
                 break;
             case VmiCall.InvalPage:
+                FlushQueue(); // invalidations apply what was deferred first (the ABI's rule)
                 mmu?.Invalidate(eax);
                 cpu.InvalidatePage(eax);
                 break;
             case VmiCall.FlushTlb:
+                FlushQueue();
                 cpu.FlushTlb(keepGlobal: (eax & 2) == 0);
                 break;
             case VmiCall.SetPxE:
-                return SetPxE(eax, edx, ecx, out action);
+                if (TryApplyPxE(eax, edx, ecx) is string refused)
+                {
+                    return Refuse(refused, out action);
+                }
+                break;
             case VmiCall.AllocatePage:
                 pageTables.Add(eax);
                 break;
@@ -146,19 +171,63 @@ internal sealed class HypercallHandler
         return cpu.TryWriteLinear(linear, image, user: false, out fault);
     }
 
-    private bool SetPxE(uint value, uint entry, uint flags, out InterceptAction action)
+    /// <summary>
+    /// Applies the updates queued in the shared page (<see cref="SharedPage.Queue"/>), each
+    /// validated as a SetPxE hypercall would be, in order, and empties the queue. Returns how many
+    /// were applied. A count the kernel corrupted (past the queue) applies nothing and is refused.
+    /// </summary>
+    public int FlushQueue()
+    {
+        PhysicalMemory memory = cpu.Memory;
+        if (memory.HostSize < SharedPage.HostBytes)
+        {
+            return 0;
+        }
+        Span<byte> raw = stackalloc byte[SharedPage.QueueEntryBytes];
+        memory.ReadHost(SharedPage.QueueCount - ShadowMmu.MonitorBase, raw[..4]);
+        uint queued = BitConverter.ToUInt32(raw);
+        if (queued == 0)
+        {
+            return 0;
+        }
+        memory.WriteHost(SharedPage.QueueCount - ShadowMmu.MonitorBase, [0, 0, 0, 0]);
+        if (queued > SharedPage.QueueCapacity)
+        {
+            RefusedCount++;
+            countQueued("queue refused (count past its end)");
+            return 0;
+        }
+        int applied = 0;
+        for (uint i = 0; i < queued; i++)
+        {
+            memory.ReadHost(SharedPage.Queue - ShadowMmu.MonitorBase + i * SharedPage.QueueEntryBytes, raw);
+            uint entry = BitConverter.ToUInt32(raw), value = BitConverter.ToUInt32(raw[4..]), flags = BitConverter.ToUInt32(raw[8..]);
+            if (TryApplyPxE(value, entry, flags) is string refused)
+            {
+                RefusedCount++;
+                countQueued(refused);
+                continue;
+            }
+            countQueued("SetPxE");
+            applied++;
+        }
+        return applied;
+    }
+
+    /// <summary>Writes one page-table entry after validating it; the reason it was refused, or null.</summary>
+    private string? TryApplyPxE(uint value, uint entry, uint flags)
     {
         if ((entry & 3) != 0)
         {
-            return Refuse("SetPxE refused (misaligned entry pointer)", out action);
+            return "SetPxE refused (misaligned entry pointer)";
         }
         if (!cpu.TryTranslateNoSideEffects(entry, out uint physical) || !cpu.Memory.IsRam(physical & ~0xFFFu, 4096))
         {
-            return Refuse("SetPxE refused (entry pointer not in guest RAM)", out action);
+            return "SetPxE refused (entry pointer not in guest RAM)";
         }
         if (!IsPageTable(physical >> 12))
         {
-            return Refuse("SetPxE refused (not a page table)", out action);
+            return "SetPxE refused (not a page table)";
         }
         if ((value & 1) != 0)
         {
@@ -166,7 +235,7 @@ internal sealed class HypercallHandler
             uint frame = large ? value & 0xFFC0_0000 : value & 0xFFFF_F000;
             if (!cpu.Memory.IsRam(frame, large ? 0x40_0000u : 0x1000u))
             {
-                return Refuse("SetPxE refused (maps memory the guest does not own)", out action);
+                return "SetPxE refused (maps memory the guest does not own)";
             }
         }
         uint old = cpu.Memory.Read32(physical);
@@ -175,9 +244,7 @@ internal sealed class HypercallHandler
         cpu.TryWritePhysical(physical, bytes);
         // The hypervisor saw the write itself: the shadow follows without a tracing fault.
         mmu?.ApplyStore(new WatchedStore(physical, 4, old, value, cpu.Eip, cpu.Cpl));
-        count("SetPxE");
-        action = InterceptAction.Skip;
-        return true;
+        return null;
     }
 
     /// <summary>Announced with AllocatePage, the running directory, a table it points to, or a page the shadow already follows.</summary>

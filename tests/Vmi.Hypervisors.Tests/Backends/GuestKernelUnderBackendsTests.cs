@@ -79,6 +79,30 @@ public sealed class GuestKernelUnderBackendsTests
         Assert.True(npt[EventKind.NestedTlbMiss] >= n);
     }
 
+    [Theory]
+    [InlineData("bt", EventKind.Hypercall)]
+    [InlineData("vt", EventKind.ExitHypercall)]
+    public void WithItsRomAShadowPagingBackendTakesNoTrapForInvalidationsOrCr2AndBatchesMunmap(string backend, EventKind trap)
+    {
+        // pgfault: a demand fault per iteration (the handler reads CR2), then brk gives every page
+        // back in one lazy-MMU section. ptemod: two single-entry mprotects per iteration, each with INVLPG.
+        const int n = 60;
+        GuestRun Run(string bench, int iters) => GuestRun.Boot(backend, $"quiet bench={bench} iters={iters}", publishRom: true);
+        GuestRun pgfault = Run("pgfault", n), ptemod = Run("ptemod", n);
+        GuestRun pgfaultOff = GuestRun.Boot(backend, $"vmi=off quiet bench=pgfault iters={n}", publishRom: true);
+
+        Assert.Equal(pgfaultOff.Results, pgfault.Results);
+        var byDetail = pgfault.Hypervisor.Events.CountsByDetail;
+        Assert.False(byDetail.ContainsKey((trap, "GetCR2")), "CR2 comes from the shared page (bt) or the hardware (vt)");
+        Assert.False(byDetail.ContainsKey((trap, "InvalPage")));
+        Assert.False(byDetail.ContainsKey((trap, "FlushTLB")));
+        Assert.True(byDetail.GetValueOrDefault((EventKind.QueuedPageTableUpdate, "SetPxE")) >= n, "brk's unmapping went through the queue");
+        Assert.InRange(byDetail.GetValueOrDefault((trap, "flush MMU queue")), 1, 10);
+        Assert.Equal(0, pgfault.Hypervisor.Events.CountsByDetail.Where(kv => kv.Key.Detail.Contains("refused", StringComparison.Ordinal)).Sum(kv => kv.Value));
+        Assert.False(ptemod.Hypervisor.Events.CountsByDetail.ContainsKey((trap, "InvalPage")));
+        Assert.Contains($"RESULT bench=ptemod iters={n}", ptemod.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheModelReproducesThePublishedShapes()
     {

@@ -186,6 +186,39 @@ public sealed class MechanismTests
         Assert.Equal(HiddenFaults(8), HiddenFaults(40));
     }
 
+    /// <summary>Reads the remapped page, rewrites its entry to frame B with <paramref name="flags"/>, reads it again (no INVLPG, no CR3 load) into Scratch.</summary>
+    private static Action<Assembler> RemapWithoutInvalidating(uint flags) => a =>
+    {
+        TinyGuest.EnablePagingWithOneRemappedPage(a);
+        a.mov(eax, __dword_ptr[TinyGuest.RemappedPage]);
+        a.mov(__dword_ptr[TinyGuest.RemappedEntry], TinyGuest.FrameB | flags);
+        a.mov(ebx, __dword_ptr[TinyGuest.RemappedPage]);
+        a.mov(__dword_ptr[TinyGuest.Scratch], ebx);
+        a.mov(al, 0);
+        a.@out(0xF4, al);
+    };
+
+    [Theory]
+    [InlineData("bt")]
+    [InlineData("vt")]
+    public void ATracedEntryWriteDropsTheTlbEntryAndPrefetchesTheShadowWhenTheGuestMarkedItAccessed(string backend)
+    {
+        // What lets the ROM answer INVLPG with nothing under shadow paging: the traced write alone
+        // makes the next access see the new mapping; with A already set (mprotect keeps it) the
+        // shadow entry is filled at once, as KVM prefetches, so that access takes no hidden fault.
+        long HiddenFaults(uint flags)
+        {
+            Hypervisor hv = HypervisorCatalog.Create(backend, TinyGuest.P4)!;
+            (Vm vm, VmRunResult r) = TinyGuest.Run(hv, backend, RemapWithoutInvalidating(flags));
+            Assert.Equal(1, r.GuestExitCode);
+            Assert.Equal(0xBBBB_BBBBu, vm.Memory.Read32(TinyGuest.Scratch));
+            Assert.Equal(1, hv.Events[EventKind.TracingFault]);
+            return hv.Events[EventKind.HiddenPageFault];
+        }
+
+        Assert.Equal(HiddenFaults(0x63) + 1, HiddenFaults(0x03));
+    }
+
     [Fact]
     public void WithoutTracingTheShadowWouldKeepTheStaleMapping()
     {
