@@ -15,6 +15,7 @@
 /* Private calls that run a kernel-side loop for the workloads that measure kernel operations. */
 #define SYS_bench_irqflags 400
 #define SYS_bench_io 401
+#define SYS_bench_kcpuid 402
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -27,7 +28,7 @@
 #define WTERMSIG(s) ((s) & 0x7F)
 
 /* The workloads, in the order init runs them; X(name) for each. */
-#define WORKLOADS(X) X(syscall) X(forkwait) X(ctxsw) X(pgfault) X(ptemod) X(divzero) X(cpuid) X(irqflags) X(io) X(compute)
+#define WORKLOADS(X) X(syscall) X(forkwait) X(ctxsw) X(pgfault) X(ptemod) X(divzero) X(cpuid) X(kcpuid) X(irqflags) X(io) X(compute)
 
 #define WORKLOAD_INDEX(name) WORKLOAD_INDEX_##name,
 enum { WORKLOADS(WORKLOAD_INDEX) WORKLOAD_COUNT };

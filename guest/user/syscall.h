@@ -48,4 +48,6 @@ static inline uint32_t sys_bench_irqflags(uint32_t n) { return (uint32_t)syscall
 
 static inline uint32_t sys_bench_io(uint32_t n) { return (uint32_t)syscall3(SYS_bench_io, n, 0, 0); }
 
+static inline uint32_t sys_bench_kcpuid(uint32_t n) { return (uint32_t)syscall3(SYS_bench_kcpuid, n, 0, 0); }
+
 #endif

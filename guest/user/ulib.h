@@ -23,5 +23,6 @@ uint32_t bench_divzero(uint32_t iters);
 uint32_t bench_cpuid(uint32_t iters);
 uint32_t bench_irqflags(uint32_t iters);
 uint32_t bench_io(uint32_t iters);
+uint32_t bench_kcpuid(uint32_t iters);
 
 #endif

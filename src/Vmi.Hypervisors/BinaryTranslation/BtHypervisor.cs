@@ -64,10 +64,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             .Offer(Vmi.Abi.VmiCall.GetCr2, SharedPage.GetCr2, Profile.CpiMilli * 2 / 1000, "shared-page CR2")
             // Outside lazy mode a page-table store is traced as the native one is, at the same cost;
             // inside, it is queued for a fraction of that (SharedPage.QueuedUpdateCost), so the form never loses.
-            .Offer(Vmi.Abi.VmiCall.SetPxE, SharedPage.QueuedSetPxE(HypercallInstruction.SoftwareInterrupt, SharedPage.NativeStore), Profile.CostOf(EventKind.TracingFault), $"store, or queued in lazy mode ({SharedPage.QueuedUpdateCost(Profile, Profile.CostOf(EventKind.Hypercall))} each)")
-            .Offer(Vmi.Abi.VmiCall.SetLazyMode, SharedPage.SetLazyMode(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 6 / 1000, "shared-page flag, flushing the queue")
-            .Offer(Vmi.Abi.VmiCall.InvalPage, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
-            .Offer(Vmi.Abi.VmiCall.FlushTlb, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
+            .Offer(Vmi.Abi.VmiCall.SetPxE, SharedPage.QueuedSetPxE(HypercallInstruction.SoftwareInterrupt, SharedPage.NativeStore), Profile.CostOf(EventKind.TracingFault), $"store; lazy: queue ({SharedPage.QueuedUpdateCost(Profile, Profile.CostOf(EventKind.Hypercall))})")
+            .Offer(Vmi.Abi.VmiCall.SetLazyMode, SharedPage.SetLazyMode(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 6 / 1000, "shared-page flag")
+            .Offer(Vmi.Abi.VmiCall.InvalPage, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "queue flush only")
+            .Offer(Vmi.Abi.VmiCall.FlushTlb, SharedPage.FlushQueueOnly(HypercallInstruction.SoftwareInterrupt), Profile.CpiMilli * 2 / 1000, "queue flush only")
             .Offer(Vmi.Abi.VmiCall.AllocatePage, SharedPage.AnnouncePageTable(allocate: true), Profile.CpiMilli * 3 / 1000, "shared-page bitmap")
             .Offer(Vmi.Abi.VmiCall.ReleasePage, SharedPage.AnnouncePageTable(allocate: false), Profile.CpiMilli * 3 / 1000, "shared-page bitmap");
         return planner;

@@ -22,10 +22,10 @@ internal static class HardwareAssistedRom
             .Offer(VmiCall.Cpuid, CpuidTable.For(RomPlanner.CpuidLeaves(model)), profile.CpiMilli * 20 / 1000, "CPUID table");
         if (costs.PteHypercalls)
         {
-            planner.Offer(VmiCall.SetPxE, SharedPage.QueuedSetPxE(instruction, SharedPage.SetPxEHypercall(instruction)), costs.Hypercall, $"hypercall, or queued in lazy mode ({SharedPage.QueuedUpdateCost(profile, costs.Hypercall)} each)")
-                .Offer(VmiCall.SetLazyMode, SharedPage.SetLazyMode(instruction), profile.CpiMilli * 6 / 1000, "shared-page flag, flushing the queue")
-                .Offer(VmiCall.InvalPage, SharedPage.FlushQueueOnly(instruction), profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
-                .Offer(VmiCall.FlushTlb, SharedPage.FlushQueueOnly(instruction), profile.CpiMilli * 2 / 1000, "nothing (the shadow already follows), or flush the queue")
+            planner.Offer(VmiCall.SetPxE, SharedPage.QueuedSetPxE(instruction, SharedPage.SetPxEHypercall(instruction)), costs.Hypercall, $"hypercall; lazy: queue ({SharedPage.QueuedUpdateCost(profile, costs.Hypercall)})")
+                .Offer(VmiCall.SetLazyMode, SharedPage.SetLazyMode(instruction), profile.CpiMilli * 6 / 1000, "shared-page flag")
+                .Offer(VmiCall.InvalPage, SharedPage.FlushQueueOnly(instruction), profile.CpiMilli * 2 / 1000, "queue flush only")
+                .Offer(VmiCall.FlushTlb, SharedPage.FlushQueueOnly(instruction), profile.CpiMilli * 2 / 1000, "queue flush only")
                 .Offer(VmiCall.AllocatePage, SharedPage.AnnouncePageTable(allocate: true), profile.CpiMilli * 3 / 1000, "shared-page bitmap")
                 .Offer(VmiCall.ReleasePage, SharedPage.AnnouncePageTable(allocate: false), profile.CpiMilli * 3 / 1000, "shared-page bitmap");
         }

@@ -12,7 +12,7 @@ internal static class GuestWorkloads
     public const string Native = "native";
 
     /// <summary>The guest's workloads, in its order (guest/kernel/uapi.h, WORKLOADS).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["syscall", "forkwait", "ctxsw", "pgfault", "ptemod", "divzero", "cpuid", "irqflags", "io", "compute"];
+    public static IReadOnlyList<string> Names { get; } = ["syscall", "forkwait", "ctxsw", "pgfault", "ptemod", "divzero", "cpuid", "kcpuid", "irqflags", "io", "compute"];
 
     /// <summary>
     /// Iterations per workload unless --iters says otherwise (the runs use N and 2N). The fixed
