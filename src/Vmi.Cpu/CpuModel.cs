@@ -13,6 +13,9 @@ public static class CpuidBits
     /// <summary>Leaf 0x80000001 ECX bit 2: SVM (AMD-V).</summary>
     public const uint Svm = 1u << 2;
 
+    /// <summary>Leaf 0x80000001 ECX bit 5: LZCNT (AMD's ABM). Without it F3 0F BD is BSR with an ignored prefix.</summary>
+    public const uint Lzcnt = 1u << 5;
+
     /// <summary>Leaf 0x8000000A EDX bit 0: nested paging (AMD NPT); Intel reports EPT in VMX MSRs, modelled here the same way.</summary>
     public const uint NestedPaging = 1u << 0;
 
@@ -24,6 +27,13 @@ public static class CpuidBits
 
     /// <summary>Leaf 1 ECX features this emulator executes: none (no SSE3 and later, no VMX).</summary>
     public const uint ImplementedEcx = 0;
+
+    /// <summary>
+    /// Leaf 0x80000001 ECX features this emulator executes: LZCNT (no SVM). BMI1's TZCNT is not
+    /// among them: it is reported in leaf 7, beyond the highest leaf (1) any model reports, so
+    /// F3 0F BC is BSF on every model.
+    /// </summary>
+    public const uint ImplementedExtendedEcx = Lzcnt;
 }
 
 /// <summary>

@@ -13,10 +13,12 @@ public sealed class Board : ICpuPlatform
     public const ushort Com1Port = 0x3F8;
     public const int Com1Irq = 4;
     public const ushort DebugExitIoBase = 0xF4;
+    public const ushort RtcPort = 0x70;
+    public const int RtcIrq = 8;
 
     private readonly Vmi.Cpu.Cpu cpu;
 
-    public Board(Vmi.Cpu.Cpu cpu, GuestClock clock, TimerQueue timers, Stream serialOutput)
+    public Board(Vmi.Cpu.Cpu cpu, GuestClock clock, TimerQueue timers, Stream serialOutput, DateTime? rtcStart = null)
     {
         this.cpu = cpu;
         Clock = clock;
@@ -26,6 +28,10 @@ public sealed class Board : ICpuPlatform
         Pic.PendingChanged += () => cpu.InterruptLine = Pic.HasPendingInterrupt;
         Pit = new Pit8254(clock, timers, Pic.GetLine(0));
         Uart = new Uart16550(serialOutput, Pic.GetLine(Com1Irq));
+        Rtc = new Mc146818Rtc(clock, timers, Pic.GetLine(RtcIrq), rtcStart ?? VmConfig.DefaultRtcStart);
+        // CMOS as a BIOS leaves it; the coprocessor bit says what CPUID says (leaf 1 EDX bit 0).
+        Vmi.Cpu.Cpu.CpuidOf(cpu.Model, 1, 0, out _, out _, out _, out uint features);
+        Rtc.StoreBiosFields(cpu.Memory.RamSize, (features & CpuidBits.Fpu) != 0);
         DebugExit = new DebugExitPort(code =>
         {
             GuestExitCode = code;
@@ -36,6 +42,7 @@ public sealed class Board : ICpuPlatform
         Bus.Register(0xA0, 2, Pic.Slave);
         Bus.Register(0x40, 4, Pit);
         Bus.Register(0x61, 1, new SystemControlPortB(Pit));
+        Bus.Register(RtcPort, 2, Rtc);
         Bus.Register(Com1Port, 8, Uart);
         Bus.Register(DebugExitIoBase, 4, DebugExit);
         // Ports guests probe that need no model: POST/delay ports and the fast-A20 gate (A20 is always on).
@@ -52,6 +59,8 @@ public sealed class Board : ICpuPlatform
     public Pit8254 Pit { get; }
 
     public Uart16550 Uart { get; }
+
+    public Mc146818Rtc Rtc { get; }
 
     public DebugExitPort DebugExit { get; }
 
@@ -81,7 +90,7 @@ public sealed class Board : ICpuPlatform
         : (Pic.SlaveChip.Imr & (1 << (irq - 8))) == 0 && (Pic.MasterChip.Imr & (1 << 2)) == 0;
 
     /// <summary>A timer interrupt lies ahead for a CPU halted with IF = 1: the PIT is counting towards an edge and IRQ0 is unmasked.</summary>
-    public bool TimerCanWake => (Pit.Channel0Armed || AlarmArmed?.Invoke() == true) && IrqUnmasked(0);
+    public bool TimerCanWake => ((Pit.Channel0Armed || AlarmArmed?.Invoke() == true) && IrqUnmasked(0)) || (Rtc.InterruptArmed && IrqUnmasked(RtcIrq));
 
     /// <summary>
     /// A hypervisor's alarm wired to IRQ0 (the VMI SetAlarm call) is armed: it wakes a halted CPU
@@ -101,6 +110,7 @@ public sealed class Board : ICpuPlatform
         string com1 = !Uart.ReceiveInterruptEnabled ? "COM1's receive interrupt is disabled"
             : !IrqUnmasked(Com1Irq) ? "IRQ4 (COM1) is masked at the PIC"
             : "no more host input will arrive";
-        return $"{pit}; {com1}";
+        string rtc = !Rtc.InterruptArmed ? "the RTC (IRQ8) has no interrupt armed" : "IRQ8 (RTC) is masked at the PIC";
+        return $"{pit}; {com1}; {rtc}";
     }
 }

@@ -58,7 +58,7 @@ public sealed class Vm
         Cpu = new Vmi.Cpu.Cpu(Memory, config.CpuModel);
         Clock = new GuestClock(config.NominalHz, () => Cpu.InstructionsRetired);
         Timers = new TimerQueue();
-        Board = new Board(Cpu, Clock, Timers, config.SerialOutput);
+        Board = new Board(Cpu, Clock, Timers, config.SerialOutput, config.RtcStart);
         // A device armed a timer while the CPU runs (a port write, which is first in its block so the
         // clock is exact): end the slice at its deadline, so it fires at that very instruction.
         Timers.DeadlineMovedEarlier = deadline => Cpu.EndRunAt(Cpu.InstructionsRetired + Math.Max(0, deadline - Clock.Ticks));

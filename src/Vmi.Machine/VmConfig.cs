@@ -45,6 +45,15 @@ public sealed record VmConfig
 
     public const uint DefaultOptionRomBase = 0xC0000;
 
+    /// <summary>
+    /// The date and time (UTC) the CMOS clock shows at power-on; from there it advances with guest
+    /// time only, so a run is deterministic unless the caller passes the host's clock (<c>--rtc-base now</c>).
+    /// </summary>
+    public DateTime RtcStart { get; init; } = DefaultRtcStart;
+
+    /// <summary>2026-01-01 00:00:00 UTC: fixed, so runs repeat, and recent, so neither a current distribution nor a 32-bit time_t objects.</summary>
+    public static readonly DateTime DefaultRtcStart = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     /// <summary>Where the guest's COM1 output goes.</summary>
     public Stream SerialOutput { get; init; } = Stream.Null;
 }

@@ -37,11 +37,12 @@ public static class RunCommand
         var costProfile = new Option<string?>("--cost-profile") { Description = $"cost profile pricing the backend's events: {string.Join(", ", Vmi.Hypervisors.Costs.CostProfiles.BuiltInNames)} or a FILE (default {BackendChoice.DefaultProfile}; needs --hypervisor)" };
         var events = new Option<bool>("--events") { Description = "after the run, print the backend's events with their modelled cycles (needs --hypervisor)" };
         var traceEvents = new Option<FileInfo?>("--trace-events") { Description = "write every hypervisor event to FILE as one JSON line (needs --hypervisor)" };
+        var rtcBase = new Option<string?>("--rtc-base") { Description = "the CMOS clock at power-on: YYYY-MM-DD[THH:MM:SS] in UTC (default 2026-01-01T00:00:00), or 'now' for the host's clock (the run is then not reproducible)" };
 
         var command = new Command("run", "boot a multiboot kernel and run it until it exits")
         {
             kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
-            hypervisor, costProfile, events, traceEvents,
+            hypervisor, costProfile, events, traceEvents, rtcBase,
         };
         command.SetAction(parse => Execute(
             new BackendOptions(parse.GetValue(hypervisor), parse.GetValue(costProfile), parse.GetValue(events), parse.GetValue(traceEvents)),
@@ -56,7 +57,8 @@ public static class RunCommand
             new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
             parse.GetValue(json),
-            parse.GetValue(quiet)));
+            parse.GetValue(quiet),
+            parse.GetValue(rtcBase)));
         return command;
     }
 
@@ -131,7 +133,7 @@ public static class RunCommand
     }
 
     private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string? cpuName, Limits limits,
-        FileInfo? serialFile, string? jsonPath, bool quiet)
+        FileInfo? serialFile, string? jsonPath, bool quiet, string? rtcBase)
     {
         long? maxInstructions = limits.Instructions;
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
@@ -169,6 +171,11 @@ public static class RunCommand
         if (traceChoice.Limit <= 0)
         {
             return UsageError("--trace-limit must be positive");
+        }
+        DateTime rtcStart = VmConfig.DefaultRtcStart;
+        if (rtcBase is not null && !RtcBaseParser.TryParse(rtcBase, out rtcStart, out string rtcError))
+        {
+            return UsageError(rtcError);
         }
         if (gdbPort is < 0 or > 65535)
         {
@@ -210,6 +217,7 @@ public static class RunCommand
                     SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
+                    RtcStart = rtcStart,
                 }, image);
             }
             catch (VmBuildException e)

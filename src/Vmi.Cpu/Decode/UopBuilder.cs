@@ -9,6 +9,9 @@ namespace Vmi.Cpu.Decode;
 /// </summary>
 public static class UopBuilder
 {
+    /// <summary><see cref="Uop.Sub"/> of a bit scan decoded from F3 0F BD: LZCNT or BSR, as the model's CPUID says.</summary>
+    public const byte LzcntEncoding = 2;
+
     public static Uop Build(in Instruction ins)
     {
         var u = new Uop
@@ -83,11 +86,12 @@ public static class UopBuilder
             case Mnemonic.Btc: BitTest(in ins, ref u, 3); break;
             case Mnemonic.Bsf: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 0; break;
             case Mnemonic.Bsr: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 1; break;
-            // F3 0F BC / F3 0F BD are TZCNT / LZCNT only on CPUs with BMI1 / LZCNT, which this one does
-            // not report: there the F3 prefix is ignored and they are BSF / BSR (gcc emits "rep bsf"
-            // for __builtin_ctz precisely because it runs as BSF everywhere).
+            // F3 0F BC / F3 0F BD are TZCNT / LZCNT only on CPUs with BMI1 / LZCNT; elsewhere the F3 prefix
+            // is ignored and they are BSF / BSR (gcc emits "rep bsf" for __builtin_ctz precisely because
+            // it runs as BSF everywhere). No model reports BMI1, so TZCNT's encoding is BSF; LZCNT's waits
+            // for the CPU to look at its model's CPUID (Cpu.BitScan).
             case Mnemonic.Tzcnt: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 0; break;
-            case Mnemonic.Lzcnt: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = 1; break;
+            case Mnemonic.Lzcnt: RegRm(in ins, ref u, Op.BitScanR, Op.BitScanM); u.Sub = LzcntEncoding; break;
             case Mnemonic.Bswap: u.Op = Op.Bswap; u.R = RegNum(ins.Op0Register); u.Size = RegSize(ins.Op0Register); break;
 
             case Mnemonic.Mov: Mov(in ins, ref u); break;

@@ -81,9 +81,28 @@ public sealed unsafe partial class Cpu
         return Status.Next;
     }
 
-    /// <summary>A zero source sets ZF and leaves the destination unchanged (what Intel and AMD parts do).</summary>
+    /// <summary>Whether CPUID tells the guest it has LZCNT (leaf 0x80000001 ECX bit 5): the model never changes, so once is enough.</summary>
+    private bool ReportsLzcnt => reportsLzcnt ??= ReadReportsLzcnt();
+
+    private bool? reportsLzcnt;
+
+    private bool ReadReportsLzcnt()
+    {
+        CpuidOf(Model, 0x8000_0001, 0, out _, out _, out uint ecx, out _);
+        return (ecx & CpuidBits.Lzcnt) != 0;
+    }
+
+    /// <summary>
+    /// BSF (Sub 0) and BSR (Sub 1): a zero source sets ZF and leaves the destination unchanged (what
+    /// Intel and AMD parts do). F3 0F BD is LZCNT where CPUID reports it, BSR otherwise.
+    /// </summary>
     private void BitScan(ref Uop u, uint v)
     {
+        if (u.Sub == UopBuilder.LzcntEncoding && ReportsLzcnt)
+        {
+            LeadingZeroCount(ref u, v);
+            return;
+        }
         if (v == 0)
         {
             MergeArithFlags(EFlags.ZF, EFlags.ZF);
@@ -92,6 +111,15 @@ public sealed unsafe partial class Cpu
         int index = u.Sub == 0 ? BitOperations.TrailingZeroCount(v) : 31 - BitOperations.LeadingZeroCount(v);
         SetReg(u.Size, u.R, (uint)index);
         MergeArithFlags(EFlags.ZF, 0);
+    }
+
+    /// <summary>LZCNT: the count of leading zeros in the operand's width (the width itself for 0); CF says the source was 0, ZF that the count is.</summary>
+    private void LeadingZeroCount(ref Uop u, uint v)
+    {
+        int bits = u.Size * 8;
+        int count = BitOperations.LeadingZeroCount(v) - (32 - bits);
+        SetReg(u.Size, u.R, (uint)count);
+        MergeArithFlags(EFlags.CF | EFlags.ZF, (v == 0 ? EFlags.CF : 0) | (count == 0 ? EFlags.ZF : 0));
     }
 
     internal int Bswap(ref Uop u)

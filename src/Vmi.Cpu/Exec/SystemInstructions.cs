@@ -101,6 +101,7 @@ public sealed unsafe partial class Cpu
             case 0x8000_0001:
                 // No SVM either (VMRUN is #UD); nested paging (leaf 0x8000000A) is not reported for the same reason.
                 eax = m.Signature;
+                ecx = m.ExtendedFeaturesEcx & CpuidBits.ImplementedExtendedEcx;
                 break;
             case >= 0x8000_0002 and <= 0x8000_0004:
                 {
