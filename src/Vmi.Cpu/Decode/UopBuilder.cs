@@ -228,7 +228,7 @@ public static class UopBuilder
                 }
                 else if (IsX87(in ins))
                 {
-                    u.Op = Op.Fpu;
+                    X87Decoder.Map(in ins, ref u);
                 }
                 else
                 {
@@ -273,6 +273,8 @@ public static class UopBuilder
 
     private static byte OperandSize(in Instruction ins, int op) =>
         ins.GetOpKind(op) == OpKind.Register ? RegSize(ins.GetOpRegister(op)) : (byte)ins.MemorySize.GetSize();
+
+    internal static void MemOperandOf(in Instruction ins, ref Uop u) => MemOperand(in ins, ref u);
 
     private static void MemOperand(in Instruction ins, ref Uop u)
     {
