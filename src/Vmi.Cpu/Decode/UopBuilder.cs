@@ -240,6 +240,8 @@ public static class UopBuilder
 
     private static bool EndsBlock(Op op) => op switch
     {
+        // x87 instructions neither branch nor reach devices: they stay inside blocks.
+        Op.Fpu or Op.Fwait => false,
         >= Op.Jmp and <= Op.Iret => true,
         Op.MovToSeg or Op.PopSeg or Op.LoadFarPointer or Op.Popf or Op.Sti or Op.Cli => true,
         >= Op.Hlt and <= Op.Ud => op != Op.Bound && op != Op.Bcd,
@@ -250,6 +252,7 @@ public static class UopBuilder
 
     private static bool StartsBlock(in Uop u) => u.Op switch
     {
+        Op.Fpu or Op.Fwait => false,
         Op.Int or Op.Int3 or Op.Into => true,
         Op.StringOp => (u.Flags & UopFlags.Rep) != 0 || u.Sub is StringKind.Ins or StringKind.Outs,
         >= Op.Hlt and <= Op.Ud => u.Op is not (Op.Bound or Op.Bcd),
