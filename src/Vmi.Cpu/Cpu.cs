@@ -143,6 +143,7 @@ public sealed unsafe partial class Cpu
         DebugRegistersChanged();
         RecomputeSegFast();
         FlushTlbAll();
+        ResetFpu();
     }
 
     public ref uint this[int register] => ref regs[register & 7];

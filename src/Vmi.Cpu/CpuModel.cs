@@ -21,9 +21,10 @@ public static class CpuidBits
 
     /// <summary>
     /// What this emulator really executes. CPUID never claims more: the model's bits are ANDed with
-    /// this, so a guest that trusts CPUID never meets an unimplemented instruction (no x87, MMX or SSE).
+    /// this, so a guest that trusts CPUID never meets an unimplemented instruction (x87 yes; no MMX,
+    /// FXSAVE or SSE).
     /// </summary>
-    public const uint ImplementedEdx = De | Pse | Tsc | Msr | Cx8 | Sep | Pge | Cmov;
+    public const uint ImplementedEdx = Fpu | De | Pse | Tsc | Msr | Cx8 | Sep | Pge | Cmov;
 
     /// <summary>Leaf 1 ECX features this emulator executes: none (no SSE3 and later, no VMX).</summary>
     public const uint ImplementedEcx = 0;

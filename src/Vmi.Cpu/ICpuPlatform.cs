@@ -15,6 +15,16 @@ public interface ICpuPlatform
 
     /// <summary>Guest time in ticks of the nominal clock (what RDTSC returns).</summary>
     ulong TimestampCounter { get; }
+
+    /// <summary>
+    /// The FERR# pin (CR0.NE = 0, the PC/AT way of reporting x87 errors): the CPU raises it when an
+    /// x87 instruction leaves an unmasked exception pending and lowers it when the error is cleared.
+    /// A PC routes it to IRQ 13; a write to port 0xF0 clears that request and asserts IGNNE#
+    /// (<see cref="Cpu.IgnoreNumericErrors"/>). Called only when the level changes.
+    /// </summary>
+    void FloatingPointError(bool asserted)
+    {
+    }
 }
 
 /// <summary>A platform with nothing attached: ports float high, no interrupts, time = instructions.</summary>

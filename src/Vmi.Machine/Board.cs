@@ -49,8 +49,15 @@ public sealed class Board : ICpuPlatform
         Bus.Register(0x80, 1, new NullPort(0xFF, "POST code / I/O delay"));
         Bus.Register(0xED, 1, new NullPort(0xFF, "I/O delay"));
         Bus.Register(0x92, 1, new NullPort(0x02, "fast A20 gate (A20 always enabled)"));
+        CoprocessorError = new CoprocessorErrorPort(Pic.GetLine(13), () => cpu.IgnoreNumericErrors = true);
+        Bus.Register(0xF0, 1, CoprocessorError);
         cpu.Platform = this;
     }
+
+    /// <summary>FERR# to IRQ 13 and port 0xF0 (IGNNE#): x87 errors the PC/AT way, when CR0.NE = 0.</summary>
+    public CoprocessorErrorPort CoprocessorError { get; }
+
+    public void FloatingPointError(bool asserted) => CoprocessorError.FerrChanged(asserted);
 
     public IoBus Bus { get; }
 

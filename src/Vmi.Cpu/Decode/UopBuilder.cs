@@ -232,7 +232,7 @@ public static class UopBuilder
                 }
                 else if (IsX87(in ins))
                 {
-                    u.Op = Op.Fpu;
+                    X87Decoder.Map(in ins, ref u);
                 }
                 else
                 {
@@ -244,6 +244,8 @@ public static class UopBuilder
 
     private static bool EndsBlock(Op op) => op switch
     {
+        // x87 instructions neither branch nor reach devices: they stay inside blocks.
+        Op.Fpu or Op.Fwait => false,
         >= Op.Jmp and <= Op.Iret => true,
         Op.MovToSeg or Op.PopSeg or Op.LoadFarPointer or Op.Popf or Op.Sti or Op.Cli => true,
         >= Op.Hlt and <= Op.Ud => op != Op.Bound && op != Op.Bcd,
@@ -254,6 +256,7 @@ public static class UopBuilder
 
     private static bool StartsBlock(in Uop u) => u.Op switch
     {
+        Op.Fpu or Op.Fwait => false,
         Op.Int or Op.Int3 or Op.Into => true,
         Op.StringOp => (u.Flags & UopFlags.Rep) != 0 || u.Sub is StringKind.Ins or StringKind.Outs,
         >= Op.Hlt and <= Op.Ud => u.Op is not (Op.Bound or Op.Bcd),
@@ -277,6 +280,8 @@ public static class UopBuilder
 
     private static byte OperandSize(in Instruction ins, int op) =>
         ins.GetOpKind(op) == OpKind.Register ? RegSize(ins.GetOpRegister(op)) : (byte)ins.MemorySize.GetSize();
+
+    internal static void MemOperandOf(in Instruction ins, ref Uop u) => MemOperand(in ins, ref u);
 
     private static void MemOperand(in Instruction ins, ref Uop u)
     {

@@ -130,7 +130,7 @@ public sealed unsafe partial class Cpu
             case Op.Lmsw: return Lmsw(ref u);
             case Op.Sysenter: return Sysenter(ref u);
             case Op.Sysexit: return Sysexit(ref u);
-            case Op.Fpu: return Fpu(ref u);
+            case Op.Fpu: return X87(ref u);
             case Op.Fwait: return Fwait(ref u);
             case Op.Bound: return Bound(ref u);
             case Op.Bcd: return Bcd(ref u);

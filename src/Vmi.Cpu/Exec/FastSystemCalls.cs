@@ -2,7 +2,7 @@ using Vmi.Cpu.Decode;
 
 namespace Vmi.Cpu;
 
-/// <summary>SYSENTER/SYSEXIT, the hypercall instructions, and the instructions this CPU refuses (x87, BOUND).</summary>
+/// <summary>SYSENTER/SYSEXIT, the hypercall instructions, and BOUND.</summary>
 public sealed unsafe partial class Cpu
 {
     /// <summary>SYSENTER: flat ring-0 CS/SS derived from SYSENTER_CS; #GP(0) if it is null or in real mode.</summary>
@@ -44,16 +44,6 @@ public sealed unsafe partial class Cpu
         if (Wants(op) && Intercept(Describe(op, ref u) with { Value = R(Reg.Eax) }) is int st) return st;
         return FaultUd();
     }
-
-    /// <summary>
-    /// x87 instructions: this CPU has no FPU (CPUID says so). With CR0.EM or CR0.TS set they raise
-    /// #NM so an OS can emulate them; otherwise #UD, as there is no coprocessor to answer.
-    /// </summary>
-    internal int Fpu(ref Uop u) =>
-        (Cr0Value & (Cr0Bits.EM | Cr0Bits.TS)) != 0 ? Fault(Vectors.NM) : FaultUd();
-
-    internal int Fwait(ref Uop u) =>
-        (Cr0Value & (Cr0Bits.MP | Cr0Bits.TS)) == (Cr0Bits.MP | Cr0Bits.TS) ? Fault(Vectors.NM) : Status.Next;
 
     internal int Bound(ref Uop u)
     {

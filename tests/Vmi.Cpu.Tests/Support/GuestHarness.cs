@@ -472,6 +472,11 @@ public sealed class RecordingPlatform : ICpuPlatform
 
     public void PortWrite(ushort port, int size, uint value) => Writes.Add((port, size, value));
 
+    /// <summary>Every change of the FERR# pin, in order.</summary>
+    public List<bool> FpuErrorSignals { get; } = [];
+
+    public void FloatingPointError(bool asserted) => FpuErrorSignals.Add(asserted);
+
     /// <summary>Like a PIC: hands out the next vector and drops INTR when nothing else is pending.</summary>
     public byte AcknowledgeInterrupt()
     {

@@ -40,7 +40,9 @@ public sealed class CpuModelTests
         // The guest never sees VMX or SVM: this CPU does not execute them (VMXON/VMRUN are #UD).
         Assert.Equal(0u, leaf1.Ecx & ~CpuidBits.ImplementedEcx);
         Assert.Equal(0u, leaf1.Ecx & CpuidBits.Vmx);
-        Assert.Equal(0u, leaf1.Edx & (CpuidBits.Fpu | CpuidBits.Mmx | CpuidBits.Sse | CpuidBits.Sse2 | CpuidBits.Fxsr | CpuidBits.Pae));
+        // An x87 FPU, but no MMX, FXSAVE or SSE.
+        Assert.Equal(CpuidBits.Fpu, leaf1.Edx & CpuidBits.Fpu);
+        Assert.Equal(0u, leaf1.Edx & (CpuidBits.Mmx | CpuidBits.Sse | CpuidBits.Sse2 | CpuidBits.Fxsr | CpuidBits.Pae));
         Assert.Equal(0u, leaf1.Edx & ~CpuidBits.ImplementedEdx);
 
         var ext = Cpuid(m, 0x8000_0001);
