@@ -11,15 +11,15 @@ using Vmi.Machine.Debugging;
 
 namespace Vmi.Cli.Commands;
 
-/// <summary>`vmi run KERNEL.elf`: boots a multiboot kernel on the machine and reports what happened.</summary>
+/// <summary>`vmi run KERNEL`: boots a multiboot kernel or a Linux bzImage on the machine and reports what happened.</summary>
 public static class RunCommand
 {
     public static Command Create()
     {
-        var kernel = new Argument<FileInfo>("kernel") { Description = "multiboot ELF32 kernel to boot" };
+        var kernel = new Argument<FileInfo>("kernel") { Description = "kernel to boot: a multiboot ELF32 image, or a Linux bzImage (told apart by its setup header)" };
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
-        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline), passed byte for byte", DefaultValueFactory = _ => "" };
-        var initrd = new Option<string?>("--initrd") { Description = "multiboot modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
+        var cmdline = new Option<string>(CmdlineNames[0], CmdlineNames[1]) { Description = "kernel command line, passed byte for byte (--append is a synonym, as in qemu)", DefaultValueFactory = _ => "" };
+        var initrd = new Option<string?>("--initrd") { Description = "Linux: the initrd FILE; multiboot: modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
         var cpu = new Option<string?>("--cpu") { Description = $"CPU model: {BackendChoice.CpuNames} (default {CpuModel.Pentium4.Name}, or the --hypervisor backend's own)" };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
@@ -38,7 +38,7 @@ public static class RunCommand
         var events = new Option<bool>("--events") { Description = "after the run, print the backend's events with their modelled cycles (needs --hypervisor)" };
         var traceEvents = new Option<FileInfo?>("--trace-events") { Description = "write every hypervisor event to FILE as one JSON line (needs --hypervisor)" };
 
-        var command = new Command("run", "boot a multiboot kernel and run it until it exits")
+        var command = new Command("run", "boot a multiboot kernel or a Linux bzImage and run it until it exits")
         {
             kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
             hypervisor, costProfile, events, traceEvents,
@@ -59,6 +59,9 @@ public static class RunCommand
             parse.GetValue(quiet)));
         return command;
     }
+
+    /// <summary>--cmdline and its synonym --append (qemu's name for a Linux command line).</summary>
+    private static readonly string[] CmdlineNames = ["--cmdline", "--append"];
 
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base, bool None = false);
 
@@ -184,9 +187,41 @@ public static class RunCommand
         {
             return UsageError($"kernel {readError}");
         }
-        if (ReadModules(initrd, memoryBytes, out IReadOnlyList<MultibootModule> modules) is string moduleError)
+        bool linux = KernelImageDetector.Detect(image) == KernelImageKind.Linux;
+        IReadOnlyList<MultibootModule> modules = [];
+        byte[]? linuxInitrd = null;
+        if (linux && initrd is not null)
+        {
+            var limit = new InputLimit((long)memoryBytes, "an initrd", $"the guest's RAM, {memoryBytes >> 20} MiB");
+            if (!InputFile.TryRead(new FileInfo(initrd), limit, out linuxInitrd, out string initrdError))
+            {
+                return UsageError($"--initrd: {initrdError}");
+            }
+        }
+        else if (!linux && ReadModules(initrd, memoryBytes, out modules) is string moduleError)
         {
             return UsageError($"--initrd: {moduleError}");
+        }
+        byte[] commandLine = RawArguments.OptionValue(CmdlineNames, cmdline);
+        LinuxBootPlan? linuxPlan = null;
+        if (linux)
+        {
+            try
+            {
+                linuxPlan = LinuxLoader.Plan(image, (uint)Math.Min(memoryBytes, uint.MaxValue), commandLine, linuxInitrd);
+            }
+            catch (BootImageException e)
+            {
+                return UsageError($"{kernel.Name}: {e.Message}");
+            }
+            if (!quiet)
+            {
+                if (linuxPlan.FallbackReason is string why)
+                {
+                    Console.Error.WriteLine($"vmi: note: {why}; booting the compressed image at code32_start so the kernel decompresses itself");
+                }
+                Console.Error.WriteLine($"vmi: {linuxPlan.Describe()}");
+            }
         }
         RunOutputs? opened = RunOutputs.TryOpen(serialFile, traceChoice.File, backendOptions.TraceEvents, jsonPath, out string outputError);
         if (opened is null)
@@ -199,10 +234,10 @@ public static class RunCommand
             Vm vm;
             try
             {
-                vm = Vm.BootMultiboot(new VmConfig
+                var config = new VmConfig
                 {
                     MemoryBytes = (uint)memoryBytes,
-                    CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
+                    CommandLineBytes = commandLine,
                     Modules = modules,
                     CpuModel = model,
                     NominalHz = nominalHz,
@@ -210,7 +245,8 @@ public static class RunCommand
                     SerialOutput = outputs.Console,
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
-                }, image);
+                };
+                vm = linuxPlan is null ? Vm.BootMultiboot(config, image) : Vm.BootLinux(config, linuxPlan);
             }
             catch (VmBuildException e)
             {
