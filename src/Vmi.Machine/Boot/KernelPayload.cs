@@ -96,8 +96,10 @@ public static class KernelPayload
                 _ => DecodeLzmaAlone(stream, declared),
             };
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or SharpCompress.Common.SharpCompressException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever a decoder throws on a bad stream (InvalidDataException, SharpCompress's DataErrorException,
+            // an index out of range on a bad back-reference) is bad input, reported as such; it never reaches the host.
             throw new BootImageException($"Linux payload ({Name(format)}) does not decompress: {e.Message}", payloadFileOffset);
         }
         if (output.Length != declared)

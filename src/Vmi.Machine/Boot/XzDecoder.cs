@@ -214,13 +214,20 @@ public static class XzDecoder
             throw new InvalidDataException($"xz: block at offset 0x{blockStart:X}: the last filter is 0x{lastId:X}, not LZMA2 (0x21) with a valid dictionary size; this decoder handles LZMA2, optionally after x86 BCJ");
         }
         var output = new byte[size];
-        using (var lzma2 = LzmaStream.Create(lzmaProperties, new MemoryStream(packed), packed.Length, size, null, isLzma2: true, leaveOpen: false))
+        int got;
+        try
         {
-            int got = lzma2.ReadAtLeast(output, output.Length, throwOnEndOfStream: false);
-            if (got != size)
-            {
-                throw new InvalidDataException($"xz: block at offset 0x{blockStart:X}: LZMA2 data ends after 0x{got:X} of 0x{size:X} bytes");
-            }
+            using var lzma2 = LzmaStream.Create(lzmaProperties, new MemoryStream(packed), packed.Length, size, null, isLzma2: true, leaveOpen: false);
+            got = lzma2.ReadAtLeast(output, output.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The decoder's own exceptions (DataErrorException, index errors on bad distances) all mean corrupt input.
+            throw new InvalidDataException($"xz: block at offset 0x{blockStart:X}: LZMA2 data is corrupt ({e.Message})", e);
+        }
+        if (got != size)
+        {
+            throw new InvalidDataException($"xz: block at offset 0x{blockStart:X}: LZMA2 data ends after 0x{got:X} of 0x{size:X} bytes");
         }
         for (int i = filters.Count - 2; i >= 0; i--)
         {
