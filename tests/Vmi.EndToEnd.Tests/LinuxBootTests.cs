@@ -93,6 +93,34 @@ public sealed class LinuxBootTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void GuestDecompress_BootsTheImageAtCode32StartEvenWhenTheHostCouldDecompress()
+    {
+        // linux-qemu.bzImage's protected-mode part starts with the kernel itself, linked at 1 MiB.
+        var r = VmiRunner.Cli("run", Image("linux-qemu.bzImage"), "--append", Cmdline, "--initrd", Initrd(), "--guest-decompress");
+        output.WriteLine(r.Stdout + r.Stderr);
+
+        Assert.StartsWith(ExpectedChecks("protected-mode part at 1 MiB"), r.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("done failures=0\n", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("vmi: note: host decompression was turned off (--guest-decompress)", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("payload xz, left to the kernel's decompressor", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GuestDecompressForAMultibootKernel_IsAUsageError() =>
+        AssertOneLineUsageError(VmiRunner.Cli("run", VmiRunner.BootInfo, "--guest-decompress"), "--guest-decompress is for Linux kernels");
+
+    [Fact]
+    public void JsonSummary_SaysWhatWasLoaded()
+    {
+        string json = Path.Combine(_dir, "run.json");
+        var r = VmiRunner.Cli("run", Image("linux-xz.bzImage"), "--json", json, "-q");
+
+        Assert.Equal(1, r.ExitCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.StartsWith("Linux boot protocol 2.15, payload xz, decompressed on the host", doc.RootElement.GetProperty("linuxBoot").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WithoutInitrd_TheKernelSeesNone()
     {
         var r = VmiRunner.Cli("run", Image("linux-xz.bzImage"), "-q");

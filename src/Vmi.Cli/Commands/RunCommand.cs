@@ -20,6 +20,7 @@ public static class RunCommand
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
         var cmdline = new Option<string>(CmdlineNames[0], CmdlineNames[1]) { Description = "kernel command line, passed byte for byte (--append is a synonym, as in qemu)", DefaultValueFactory = _ => "" };
         var initrd = new Option<string?>("--initrd") { Description = "Linux: the initrd FILE; multiboot: modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
+        var guestDecompress = new Option<bool>("--guest-decompress") { Description = "Linux: do not decompress the kernel on the host; boot the compressed image at code32_start and let the kernel decompress itself" };
         var cpu = new Option<string?>("--cpu") { Description = $"CPU model: {BackendChoice.CpuNames} (default {CpuModel.Pentium4.Name}, or the --hypervisor backend's own)" };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
@@ -40,7 +41,7 @@ public static class RunCommand
 
         var command = new Command("run", "boot a multiboot kernel or a Linux bzImage and run it until it exits")
         {
-            kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, initrd, guestDecompress, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
             hypervisor, costProfile, events, traceEvents,
         };
         command.SetAction(parse => Execute(
@@ -51,7 +52,7 @@ public static class RunCommand
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
-            parse.GetValue(initrd),
+            new LinuxChoice(parse.GetValue(initrd), parse.GetValue(guestDecompress)),
             parse.GetValue(cpu),
             new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
@@ -62,6 +63,9 @@ public static class RunCommand
 
     /// <summary>--cmdline and its synonym --append (qemu's name for a Linux command line).</summary>
     private static readonly string[] CmdlineNames = ["--cmdline", "--append"];
+
+    /// <summary>--initrd (modules for multiboot, the initrd for Linux) and --guest-decompress.</summary>
+    private sealed record LinuxChoice(string? Initrd, bool GuestDecompress);
 
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base, bool None = false);
 
@@ -133,10 +137,11 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string? cpuName, Limits limits,
+    private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, LinuxChoice linuxChoice, string? cpuName, Limits limits,
         FileInfo? serialFile, string? jsonPath, bool quiet)
     {
         long? maxInstructions = limits.Instructions;
+        string? initrd = linuxChoice.Initrd;
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
         {
             return UsageError($"--memory: {sizeError}");
@@ -188,6 +193,10 @@ public static class RunCommand
             return UsageError($"kernel {readError}");
         }
         bool linux = KernelImageDetector.Detect(image) == KernelImageKind.Linux;
+        if (!linux && linuxChoice.GuestDecompress)
+        {
+            return UsageError($"--guest-decompress is for Linux kernels; {kernel.Name} is not one (no setup header)");
+        }
         IReadOnlyList<MultibootModule> modules = [];
         byte[]? linuxInitrd = null;
         if (linux && initrd is not null)
@@ -208,7 +217,7 @@ public static class RunCommand
         {
             try
             {
-                linuxPlan = LinuxLoader.Plan(image, (uint)Math.Min(memoryBytes, uint.MaxValue), commandLine, linuxInitrd);
+                linuxPlan = LinuxLoader.Plan(image, (uint)Math.Min(memoryBytes, uint.MaxValue), commandLine, linuxInitrd, hostDecompression: !linuxChoice.GuestDecompress);
             }
             catch (BootImageException e)
             {
@@ -316,12 +325,12 @@ public static class RunCommand
                 }
                 signal = signals.Signal;
             }
-            return Report(new RunReport(result, signal, model, hv, backendOptions.Events), outputs, quiet, kernel.FullName, cmdline);
+            return Report(new RunReport(result, signal, model, hv, backendOptions.Events, linuxPlan?.Describe()), outputs, quiet, kernel.FullName, cmdline);
         }
     }
 
-    /// <summary>What a run produced, for <see cref="Report"/>: the result, the signal that stopped it, the CPU model and the backend (if any).</summary>
-    private sealed record RunReport(VmRunResult Result, int? Signal, CpuModel Model, Hypervisor? Hypervisor, bool Events);
+    /// <summary>What a run produced, for <see cref="Report"/>: the result, the signal that stopped it, the CPU model, the backend (if any) and, for a Linux kernel, what was loaded.</summary>
+    private sealed record RunReport(VmRunResult Result, int? Signal, CpuModel Model, Hypervisor? Hypervisor, bool Events, string? LinuxBoot = null);
 
     /// <summary>
     /// Closes the outputs and reports the run: the exit code, the summary (stderr), the JSON, and one
@@ -425,6 +434,7 @@ public static class RunCommand
         {
             kernel,
             cmdline,
+            linuxBoot = run.LinuxBoot,
             cpu = run.Model.Name,
             exitReason = r.Reason.ToString(),
             guestExitCode = r.GuestExitCode,

@@ -107,7 +107,7 @@ public static class LinuxLoader
         long payloadAt = header.SetupBytes + header.PayloadOffset;
         ReadOnlySpan<byte> payload = header.Payload(image);
         PayloadFormat format = KernelPayload.Detect(payload);
-        string? fallback = "host decompression was turned off";
+        string? fallback = "host decompression was turned off (--guest-decompress)";
         if (hostDecompression)
         {
             DecompressedPayload decompressed = KernelPayload.Decompress(payload, Math.Min(ramBytes, MaxDecompressedBytes), payloadAt);
