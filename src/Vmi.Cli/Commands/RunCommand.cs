@@ -197,40 +197,20 @@ public static class RunCommand
         {
             return UsageError($"--guest-decompress is for Linux kernels; {kernel.Name} is not one (no setup header)");
         }
-        IReadOnlyList<MultibootModule> modules = [];
-        byte[]? linuxInitrd = null;
-        if (linux && initrd is not null)
-        {
-            var limit = new InputLimit((long)memoryBytes, "an initrd", $"the guest's RAM, {memoryBytes >> 20} MiB");
-            if (!InputFile.TryRead(new FileInfo(initrd), limit, out linuxInitrd, out string initrdError))
-            {
-                return UsageError($"--initrd: {initrdError}");
-            }
-        }
-        else if (!linux && ReadModules(initrd, memoryBytes, out modules) is string moduleError)
-        {
-            return UsageError($"--initrd: {moduleError}");
-        }
         byte[] commandLine = RawArguments.OptionValue(CmdlineNames, cmdline);
+        IReadOnlyList<MultibootModule> modules = [];
         LinuxBootPlan? linuxPlan = null;
         if (linux)
         {
-            try
+            linuxPlan = LinuxKernelInput.TryPlan(image, kernel.Name, memoryBytes, commandLine, initrd, linuxChoice.GuestDecompress, quiet, out string linuxError);
+            if (linuxPlan is null)
             {
-                linuxPlan = LinuxLoader.Plan(image, (uint)Math.Min(memoryBytes, uint.MaxValue), commandLine, linuxInitrd, hostDecompression: !linuxChoice.GuestDecompress);
+                return UsageError(linuxError);
             }
-            catch (BootImageException e)
-            {
-                return UsageError($"{kernel.Name}: {e.Message}");
-            }
-            if (!quiet)
-            {
-                if (linuxPlan.FallbackReason is string why)
-                {
-                    Console.Error.WriteLine($"vmi: note: {why}; booting the compressed image at code32_start so the kernel decompresses itself");
-                }
-                Console.Error.WriteLine($"vmi: {linuxPlan.Describe()}");
-            }
+        }
+        else if (ReadModules(initrd, memoryBytes, out modules) is string moduleError)
+        {
+            return UsageError($"--initrd: {moduleError}");
         }
         RunOutputs? opened = RunOutputs.TryOpen(serialFile, traceChoice.File, backendOptions.TraceEvents, jsonPath, out string outputError);
         if (opened is null)
