@@ -68,20 +68,28 @@ public static class RawArguments
     /// </summary>
     public static byte[] OptionValue(string name, string parsed) => OptionValue(s_raw, name, parsed);
 
-    public static byte[] OptionValue(IReadOnlyList<byte[]>? raw, string name, string parsed)
+    public static byte[] OptionValue(IReadOnlyList<byte[]>? raw, string name, string parsed) => OptionValue(raw, [name], parsed);
+
+    /// <summary>As <see cref="OptionValue(string, string)"/> for an option with several names (aliases): the last one given wins.</summary>
+    public static byte[] OptionValue(IReadOnlyList<string> names, string parsed) => OptionValue(s_raw, names, parsed);
+
+    public static byte[] OptionValue(IReadOnlyList<byte[]>? raw, IReadOnlyList<string> names, string parsed)
     {
         if (raw is not null)
         {
-            byte[] option = Encoding.UTF8.GetBytes(name);
+            var options = names.Select(Encoding.UTF8.GetBytes).ToList();
             for (int i = raw.Count - 1; i >= 0; i--)
             {
-                if (i + 1 < raw.Count && raw[i].AsSpan().SequenceEqual(option) && SameText(raw[i + 1], parsed))
-                    return raw[i + 1];
-                if (raw[i].Length > option.Length && raw[i].AsSpan().StartsWith(option) && raw[i][option.Length] is (byte)'=' or (byte)':')
+                foreach (byte[] option in options)
                 {
-                    byte[] value = raw[i][(option.Length + 1)..];
-                    if (SameText(value, parsed))
-                        return value;
+                    if (i + 1 < raw.Count && raw[i].AsSpan().SequenceEqual(option) && SameText(raw[i + 1], parsed))
+                        return raw[i + 1];
+                    if (raw[i].Length > option.Length && raw[i].AsSpan().StartsWith(option) && raw[i][option.Length] is (byte)'=' or (byte)':')
+                    {
+                        byte[] value = raw[i][(option.Length + 1)..];
+                        if (SameText(value, parsed))
+                            return value;
+                    }
                 }
             }
         }

@@ -48,7 +48,7 @@ public sealed record VmRunResult(
 /// the run loop that interleaves CPU slices with timer events (deterministic: every event is
 /// scheduled in guest ticks derived from retired instructions).
 /// </summary>
-public sealed class Vm
+public sealed partial class Vm
 {
     private Vm(VmConfig config)
     {
@@ -79,10 +79,7 @@ public sealed class Vm
     /// <summary>Builds a VM and loads a multiboot kernel, leaving the CPU at its entry point as a multiboot loader would.</summary>
     public static Vm BootMultiboot(VmConfig config, ReadOnlySpan<byte> kernelImage)
     {
-        if (config.MemoryBytes < GuestLayout.MinimumRamBytes || config.MemoryBytes % 4096 != 0 || config.MemoryBytes > 2040u << 20)
-        {
-            throw new VmBuildException($"memory size {config.MemoryBytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB");
-        }
+        CheckMemorySize(config);
         BootPlan plan;
         try
         {
@@ -120,6 +117,14 @@ public sealed class Vm
         vm.Cpu.Ebx = plan.InfoAddress;
         vm.Cpu.Eflags = EFlags.Reserved1;
         return vm;
+    }
+
+    private static void CheckMemorySize(VmConfig config)
+    {
+        if (config.MemoryBytes < GuestLayout.MinimumRamBytes || config.MemoryBytes % 4096 != 0 || config.MemoryBytes > 2040u << 20)
+        {
+            throw new VmBuildException($"memory size {config.MemoryBytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB");
+        }
     }
 
     /// <summary>

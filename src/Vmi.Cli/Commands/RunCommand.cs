@@ -11,15 +11,16 @@ using Vmi.Machine.Debugging;
 
 namespace Vmi.Cli.Commands;
 
-/// <summary>`vmi run KERNEL.elf`: boots a multiboot kernel on the machine and reports what happened.</summary>
+/// <summary>`vmi run KERNEL`: boots a multiboot kernel or a Linux bzImage on the machine and reports what happened.</summary>
 public static class RunCommand
 {
     public static Command Create()
     {
-        var kernel = new Argument<FileInfo>("kernel") { Description = "multiboot ELF32 kernel to boot" };
+        var kernel = new Argument<FileInfo>("kernel") { Description = "kernel to boot: a multiboot ELF32 image, or a Linux bzImage (told apart by its setup header)" };
         var memory = new Option<string>("--memory", "-m") { Description = "guest RAM size (e.g. 64M, 256MiB)", DefaultValueFactory = _ => "64M" };
-        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line (multiboot cmdline), passed byte for byte", DefaultValueFactory = _ => "" };
-        var initrd = new Option<string?>("--initrd") { Description = "multiboot modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
+        var cmdline = new Option<string>(CmdlineNames[0], CmdlineNames[1]) { Description = "kernel command line, passed byte for byte (--append is a synonym, as in qemu)", DefaultValueFactory = _ => "" };
+        var initrd = new Option<string?>("--initrd") { Description = "Linux: the initrd FILE; multiboot: modules, as qemu -initrd: \"FILE [ARGS][,FILE [ARGS]...]\" (',,' is a literal comma)" };
+        var guestDecompress = new Option<bool>("--guest-decompress") { Description = "Linux: do not decompress the kernel on the host; boot the compressed image at code32_start and let the kernel decompress itself" };
         var cpu = new Option<string?>("--cpu") { Description = $"CPU model: {BackendChoice.CpuNames} (default {CpuModel.Pentium4.Name}, or the --hypervisor backend's own)" };
         var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after this many guest instructions" };
         var maxGuestTime = new Option<string?>("--max-guest-time") { Description = "stop when guest time reaches SECONDS (busy or idle)" };
@@ -39,9 +40,9 @@ public static class RunCommand
         var traceEvents = new Option<FileInfo?>("--trace-events") { Description = "write every hypervisor event to FILE as one JSON line (needs --hypervisor)" };
         var rtcBase = new Option<string?>("--rtc-base") { Description = "the CMOS clock at power-on: YYYY-MM-DD[THH:MM:SS] in UTC (default 2026-01-01T00:00:00), or 'now' for the host's clock (the run is then not reproducible)" };
 
-        var command = new Command("run", "boot a multiboot kernel and run it until it exits")
+        var command = new Command("run", "boot a multiboot kernel or a Linux bzImage and run it until it exits")
         {
-            kernel, memory, cmdline, initrd, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
+            kernel, memory, cmdline, initrd, guestDecompress, cpu, maxInstructions, maxGuestTime, serial, json, quiet, rom, romProfile, noRom, romBase, trace, traceLimit, gdb,
             hypervisor, costProfile, events, traceEvents, rtcBase,
         };
         command.SetAction(parse => Execute(
@@ -52,7 +53,7 @@ public static class RunCommand
             parse.GetValue(kernel)!,
             parse.GetValue(memory)!,
             parse.GetValue(cmdline) ?? "",
-            parse.GetValue(initrd),
+            new LinuxChoice(parse.GetValue(initrd), parse.GetValue(guestDecompress)),
             parse.GetValue(cpu),
             new Limits(parse.GetValue(maxInstructions), parse.GetValue(maxGuestTime)),
             parse.GetValue(serial),
@@ -61,6 +62,12 @@ public static class RunCommand
             parse.GetValue(rtcBase)));
         return command;
     }
+
+    /// <summary>--cmdline and its synonym --append (qemu's name for a Linux command line).</summary>
+    private static readonly string[] CmdlineNames = ["--cmdline", "--append"];
+
+    /// <summary>--initrd (modules for multiboot, the initrd for Linux) and --guest-decompress.</summary>
+    private sealed record LinuxChoice(string? Initrd, bool GuestDecompress);
 
     private sealed record RomChoice(FileInfo? File, string? Profile, string? Base, bool None = false);
 
@@ -132,10 +139,11 @@ public static class RunCommand
         return null;
     }
 
-    private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, string? initrd, string? cpuName, Limits limits,
+    private static int Execute(BackendOptions backendOptions, RomChoice romChoice, TraceChoice traceChoice, int? gdbPort, FileInfo kernel, string memoryText, string cmdline, LinuxChoice linuxChoice, string? cpuName, Limits limits,
         FileInfo? serialFile, string? jsonPath, bool quiet, string? rtcBase)
     {
         long? maxInstructions = limits.Instructions;
+        string? initrd = linuxChoice.Initrd;
         if (!SizeParser.TryParse(memoryText, out ulong memoryBytes, out string sizeError))
         {
             return UsageError($"--memory: {sizeError}");
@@ -191,7 +199,23 @@ public static class RunCommand
         {
             return UsageError($"kernel {readError}");
         }
-        if (ReadModules(initrd, memoryBytes, out IReadOnlyList<MultibootModule> modules) is string moduleError)
+        bool linux = KernelImageDetector.Detect(image) == KernelImageKind.Linux;
+        if (!linux && linuxChoice.GuestDecompress)
+        {
+            return UsageError($"--guest-decompress is for Linux kernels; {kernel.Name} is not one (no setup header)");
+        }
+        byte[] commandLine = RawArguments.OptionValue(CmdlineNames, cmdline);
+        IReadOnlyList<MultibootModule> modules = [];
+        LinuxBootPlan? linuxPlan = null;
+        if (linux)
+        {
+            linuxPlan = LinuxKernelInput.TryPlan(image, kernel.Name, memoryBytes, commandLine, initrd, linuxChoice.GuestDecompress, quiet, out string linuxError);
+            if (linuxPlan is null)
+            {
+                return UsageError(linuxError);
+            }
+        }
+        else if (ReadModules(initrd, memoryBytes, out modules) is string moduleError)
         {
             return UsageError($"--initrd: {moduleError}");
         }
@@ -206,10 +230,10 @@ public static class RunCommand
             Vm vm;
             try
             {
-                vm = Vm.BootMultiboot(new VmConfig
+                var config = new VmConfig
                 {
                     MemoryBytes = (uint)memoryBytes,
-                    CommandLineBytes = RawArguments.OptionValue("--cmdline", cmdline),
+                    CommandLineBytes = commandLine,
                     Modules = modules,
                     CpuModel = model,
                     NominalHz = nominalHz,
@@ -218,7 +242,8 @@ public static class RunCommand
                     OptionRom = romImage,
                     OptionRomBase = romAddress,
                     RtcStart = rtcStart,
-                }, image);
+                };
+                vm = linuxPlan is null ? Vm.BootMultiboot(config, image) : Vm.BootLinux(config, linuxPlan);
             }
             catch (VmBuildException e)
             {
@@ -288,12 +313,12 @@ public static class RunCommand
                 }
                 signal = signals.Signal;
             }
-            return Report(new RunReport(result, signal, model, hv, backendOptions.Events), outputs, quiet, kernel.FullName, cmdline);
+            return Report(new RunReport(result, signal, model, hv, backendOptions.Events, linuxPlan?.Describe()), outputs, quiet, kernel.FullName, cmdline);
         }
     }
 
-    /// <summary>What a run produced, for <see cref="Report"/>: the result, the signal that stopped it, the CPU model and the backend (if any).</summary>
-    private sealed record RunReport(VmRunResult Result, int? Signal, CpuModel Model, Hypervisor? Hypervisor, bool Events);
+    /// <summary>What a run produced, for <see cref="Report"/>: the result, the signal that stopped it, the CPU model, the backend (if any) and, for a Linux kernel, what was loaded.</summary>
+    private sealed record RunReport(VmRunResult Result, int? Signal, CpuModel Model, Hypervisor? Hypervisor, bool Events, string? LinuxBoot = null);
 
     /// <summary>
     /// Closes the outputs and reports the run: the exit code, the summary (stderr), the JSON, and one
@@ -397,6 +422,7 @@ public static class RunCommand
         {
             kernel,
             cmdline,
+            linuxBoot = run.LinuxBoot,
             cpu = run.Model.Name,
             exitReason = r.Reason.ToString(),
             guestExitCode = r.GuestExitCode,

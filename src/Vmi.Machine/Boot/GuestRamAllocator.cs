@@ -55,6 +55,42 @@ internal sealed class GuestRamAllocator
             $"no room in RAM for {name} (0x{size:X} bytes, {alignment}-byte aligned): free RAM {usable} is taken by {(taken.Length > 0 ? taken : "nothing")}");
     }
 
+    /// <summary>
+    /// Takes room for <paramref name="size"/> bytes at a multiple of <paramref name="alignment"/>,
+    /// as high as possible with its end at or below <paramref name="limit"/> (the Linux initrd's
+    /// rule: as high as the kernel allows, clear of everything taken). Avoided ranges count as taken.
+    /// Throws, naming what took the RAM, when nothing fits.
+    /// </summary>
+    public uint PlaceHighest(ulong size, uint alignment, string name, ulong limit)
+    {
+        ulong span = Math.Max(size, 1);
+        var blockers = _taken.Select(t => (t.Start, t.End)).Concat(_avoided).Where(b => b.Start < b.End).ToList();
+        foreach (var (start, end) in _usable.OrderByDescending(u => u.End))
+        {
+            ulong top = Math.Min(end, limit);
+            while (top >= start + span)
+            {
+                ulong at = AlignDown(top - span, alignment);
+                if (at < start)
+                {
+                    break;
+                }
+                var hit = blockers.Where(b => at < b.End && b.Start < at + span).ToList();
+                if (hit.Count == 0)
+                {
+                    Take(at, at + size, name);
+                    return (uint)at;
+                }
+                top = hit.Min(b => b.Start);
+            }
+        }
+        string taken = string.Join(", ", _taken.OrderBy(t => t.Start).Select(t => $"{t.Name} [0x{t.Start:X8}, 0x{t.End:X8})"));
+        throw new BootImageException(
+            $"no room in RAM below 0x{limit:X8} for {name} (0x{size:X} bytes, {alignment}-byte aligned): the rest is taken by {(taken.Length > 0 ? taken : "nothing")}");
+    }
+
+    private static ulong AlignDown(ulong value, uint alignment) => value & ~(ulong)(alignment - 1);
+
     private uint? Find(ulong size, uint alignment, ulong from, bool avoid)
     {
         // An empty block still needs an address that is not inside anything else.
