@@ -6,10 +6,7 @@ public sealed partial class X87Fpu
     {
         switch (kind)
         {
-            case X87Unary.TwoToXMinusOne:
-                ReplaceTop(kind);
-                return;
-            case X87Unary.Sine or X87Unary.Cosine:
+            case X87Unary.TwoToXMinusOne or X87Unary.Sine or X87Unary.Cosine:
                 ReplaceTop(kind);
                 return;
             case X87Unary.YLog2X or X87Unary.YLog2XPlusOne or X87Unary.PartialArctangent:
@@ -24,14 +21,21 @@ public sealed partial class X87Fpu
     /// <summary>F2XM1, FSIN, FCOS: ST(0) ← f(ST(0)); C2 reports an out-of-range operand (|x| ≥ 2^63), left unchanged.</summary>
     private void ReplaceTop(int kind)
     {
-        if (UnderflowOneOperand()) return;
+        bool trigonometric = kind != X87Unary.TwoToXMinusOne;
+        if (IsEmpty(0))
+        {
+            // C2 ("out of range") is cleared by a stack fault too.
+            if (trigonometric) SetConditionCodes(FpuStatus.C2, 0);
+            UnderflowOneOperand();
+            return;
+        }
         var op = new FpuOperation(Control);
         bool outOfRange = false;
         Float80 r = kind == X87Unary.TwoToXMinusOne
             ? Fpu.Transcendental.TwoToXMinusOne(ref op, St(0))
             : Fpu.Transcendental.Trigonometric(ref op, St(0), kind == X87Unary.Sine ? Fpu.Transcendental.Trig.Sine : Fpu.Transcendental.Trig.Cosine, out outOfRange);
         Complete(in op);
-        if (kind != X87Unary.TwoToXMinusOne) SetConditionCodes(FpuStatus.C2, outOfRange ? FpuStatus.C2 : (ushort)0);
+        if (trigonometric) SetConditionCodes(FpuStatus.C2, outOfRange ? FpuStatus.C2 : (ushort)0);
         if (!op.Suppressed && !outOfRange) Write(0, r);
     }
 
@@ -65,6 +69,8 @@ public sealed partial class X87Fpu
     /// </summary>
     private void ReplaceTopThenPush(int kind)
     {
+        // C2 ("out of range") is cleared by a stack fault too.
+        SetConditionCodes(FpuStatus.C2, 0);
         if (IsEmpty(0))
         {
             if (!StackFault(overflow: false)) return;
