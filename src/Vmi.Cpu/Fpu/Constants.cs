@@ -26,8 +26,14 @@ internal static class Constants
         _ => Float80.Zero,
     };
 
-    /// <summary>π to 128 bits, for the argument reduction of the trigonometric instructions.</summary>
-    internal static UInt128 PiSignificand => new(Pi.High, Pi.Low);
+    /// <summary>π, ln 2 and log2 e to 128 bits (truncated), for the transcendental instructions.</summary>
+    internal static WideFloat PiWide => ToWide(Pi);
+
+    internal static WideFloat LnTwoWide => ToWide(LnTwo);
+
+    internal static WideFloat Log2EWide => ToWide(Log2E);
+
+    private static WideFloat ToWide(Wide c) => new(false, c.Exponent - Float80.Bias, new UInt128(c.High, c.Low));
 
     private static Float80 Round(Wide c, RoundingMode mode)
     {

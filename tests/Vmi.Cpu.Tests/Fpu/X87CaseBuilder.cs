@@ -90,6 +90,8 @@ public static class X87CaseBuilder
                     }
                     return (g.Value(), b);
                 }
+            case X87Profile.Exp2 or X87Profile.Log or X87Profile.LogPlusOne or X87Profile.Trig or X87Profile.Angle when g.Chance(85):
+                return X87TranscendentalOperands.Draw(profile, g);
             default:
                 {
                     Float80 a = g.Value();

@@ -17,6 +17,21 @@ public enum X87Profile
 
     /// <summary>ST(1) a small integer-valued scale (FSCALE).</summary>
     Scale,
+
+    /// <summary>ST(0) mostly in [−1, 1], often tiny, sometimes at ±1 (F2XM1).</summary>
+    Exp2,
+
+    /// <summary>ST(0) mostly positive, often near 1 and near powers of two (FYL2X).</summary>
+    Log,
+
+    /// <summary>ST(0) mostly within ±(1 − √2/2), often tiny and near the bounds (FYL2XP1).</summary>
+    LogPlusOne,
+
+    /// <summary>ST(0) near 0, near multiples of π/2 and π/4, large up to and beyond 2^63 (FSIN, FCOS, FSINCOS, FPTAN).</summary>
+    Trig,
+
+    /// <summary>ST(0), ST(1) finite with exponents close, equal, or far apart (FPATAN).</summary>
+    Angle,
 }
 
 /// <summary>One instruction form under differential test.</summary>
@@ -24,6 +39,12 @@ public sealed record X87Instruction(string Name, Action<Assembler> Emit, X87Memo
 {
     /// <summary>Status-word bits the SDM leaves undefined after this instruction, not compared (none so far).</summary>
     public ushort UndefinedStatus { get; init; }
+
+    /// <summary>
+    /// A transcendental instruction: the host's results are within 1 ulp but not always correctly
+    /// rounded, so a register one ulp from the host's passes (see <see cref="X87Match.WithinOneUlp"/>).
+    /// </summary>
+    public bool OneUlpTolerance => Profile is X87Profile.Exp2 or X87Profile.Log or X87Profile.LogPlusOne or X87Profile.Trig or X87Profile.Angle;
 
     public byte[] Encode()
     {
@@ -136,6 +157,15 @@ public static class X87Catalog
         new("fxtract", a => a.fxtract()),
         new("fprem", a => a.fprem(), Profile: X87Profile.Remainder),
         new("fprem1", a => a.fprem1(), Profile: X87Profile.Remainder),
+        // Transcendental instructions.
+        new("f2xm1", a => a.f2xm1(), Profile: X87Profile.Exp2),
+        new("fyl2x", a => a.fyl2x(), Profile: X87Profile.Log),
+        new("fyl2xp1", a => a.fyl2xp1(), Profile: X87Profile.LogPlusOne),
+        new("fptan", a => a.fptan(), Profile: X87Profile.Trig),
+        new("fpatan", a => a.fpatan(), Profile: X87Profile.Angle),
+        new("fsin", a => a.fsin(), Profile: X87Profile.Trig),
+        new("fcos", a => a.fcos(), Profile: X87Profile.Trig),
+        new("fsincos", a => a.fsincos(), Profile: X87Profile.Trig),
         // Stack and control.
         new("fxch st1", a => a.fxch(st0, st1)),
         new("ffree st1", a => a.ffree(st1)),

@@ -16,7 +16,7 @@ public sealed class X87CpuDifferentialTests
     public static TheoryData<string> Instructions => new(
     [
         "fadd m32", "fdivr m64", "fidivr m16", "fcomp m64", "fld m32", "fbld", "fstp m32", "fst m64", "fistp m64", "fbstp",
-        "fucomip st1", "fcmovbe st1", "fprem", "fsubrp st1", "fnstcw", "fldcw",
+        "fucomip st1", "fcmovbe st1", "fprem", "fsubrp st1", "fnstcw", "fldcw", "fsincos", "fyl2x",
     ]);
 
     [X87OracleTheory]

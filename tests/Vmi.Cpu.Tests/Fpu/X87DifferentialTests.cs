@@ -10,6 +10,10 @@ public sealed class X87DifferentialTests
     public static int CasesPerInstruction =>
         int.TryParse(Environment.GetEnvironmentVariable("VMI_X87_CASES"), out int n) && n > 0 ? n : 2000;
 
+    /// <summary>How many differing cases a failure lists (<c>VMI_X87_SHOW</c>, default 12).</summary>
+    public static int DifferencesShown =>
+        int.TryParse(Environment.GetEnvironmentVariable("VMI_X87_SHOW"), out int n) && n > 0 ? n : 12;
+
     public static TheoryData<string> Instructions => X87Catalog.Names();
 
     [X87OracleTheory]
@@ -26,7 +30,7 @@ public sealed class X87DifferentialTests
             string? d = X87Comparer.Difference(instruction, cases[i], expected[i], X87Emulation.Run(cases[i]));
             if (d is null) continue;
             failures++;
-            if (differences.Count < 12) differences.Add(d);
+            if (differences.Count < DifferencesShown) differences.Add(d);
         }
         Assert.True(failures == 0, $"{failures} of {cases.Count} cases differ from the host:\n{string.Join('\n', differences)}");
     }
