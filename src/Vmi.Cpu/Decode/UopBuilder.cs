@@ -206,6 +206,7 @@ public static class UopBuilder
             case Mnemonic.Ud0 or Mnemonic.Ud1 or Mnemonic.Ud2: u.Op = Op.Ud; break;
             case Mnemonic.Nop or Mnemonic.Pause: u.Op = Op.Nop; break;
             case Mnemonic.Wait: u.Op = Op.Fwait; break;
+            case Mnemonic.Emms: u.Op = Op.Fwait; u.Sub = 1; break;
             case Mnemonic.Bound: u.Op = Op.Bound; u.R = RegNum(ins.Op0Register); u.Size = RegSize(ins.Op0Register); MemOperand(in ins, ref u); break;
             case Mnemonic.Daa: u.Op = Op.Bcd; u.Sub = 0; break;
             case Mnemonic.Das: u.Op = Op.Bcd; u.Sub = 1; break;

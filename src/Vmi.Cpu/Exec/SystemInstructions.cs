@@ -11,7 +11,7 @@ namespace Vmi.Cpu;
 /// </summary>
 public sealed unsafe partial class Cpu
 {
-    internal const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
+    internal const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrMicrocodeRevision = 0x8B, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
 
     private bool PrivilegedOk => !ProtectedMode || Cpl == 0;
 
@@ -169,6 +169,9 @@ public sealed unsafe partial class Cpu
             case MsrSysenterCs: value = SysenterCs; return true;
             case MsrSysenterEsp: value = SysenterEsp; return true;
             case MsrSysenterEip: value = SysenterEip; return true;
+            // IA32_BIOS_SIGN_ID (Intel) / PATCH_LEVEL (AMD): no microcode update was loaded. Linux's
+            // early microcode loader reads it with paging off and no IDT, so a #GP here is a triple fault.
+            case MsrMicrocodeRevision: value = 0; return true;
             default: value = 0; return false;
         }
     }
@@ -181,6 +184,7 @@ public sealed unsafe partial class Cpu
             case MsrSysenterCs: SysenterCs = (uint)value & 0xFFFF; return true;
             case MsrSysenterEsp: SysenterEsp = (uint)value; return true;
             case MsrSysenterEip: SysenterEip = (uint)value; return true;
+            case MsrMicrocodeRevision: return true; // Intel's "clear before CPUID" write; the revision stays 0 (QEMU ignores it too)
             default: return false;
         }
     }

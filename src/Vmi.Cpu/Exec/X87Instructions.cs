@@ -81,8 +81,24 @@ public sealed unsafe partial class Cpu
     /// <summary>WAIT/FWAIT: #NM when MP and TS are both set; otherwise it delivers a pending x87 error.</summary>
     internal int Fwait(ref Uop u)
     {
+        if (u.Sub == 1) return Emms();
         if ((Cr0Value & (Cr0Bits.MP | Cr0Bits.TS)) == (Cr0Bits.MP | Cr0Bits.TS)) return Fault(Vectors.NM);
         if (fpu.ErrorPending && NumericErrorBlocks()) return Fault(Vectors.MF);
+        return Status.Next;
+    }
+
+    /// <summary>
+    /// EMMS, the one MMX instruction this CPU executes (CPUID does not report MMX): it marks every
+    /// x87 register empty. Linux runs it on every AMD part whatever CPUID says (its FXSAVE-leak
+    /// workaround in restore_fpregs_from_fpstate). As an MMX instruction it is #UD with CR0.EM, #NM
+    /// with CR0.TS, and delivers a pending x87 error first (SDM Vol. 2, EMMS).
+    /// </summary>
+    private int Emms()
+    {
+        if ((Cr0Value & Cr0Bits.EM) != 0) return FaultUd();
+        if ((Cr0Value & Cr0Bits.TS) != 0) return Fault(Vectors.NM);
+        if (fpu.ErrorPending && NumericErrorBlocks()) return Fault(Vectors.MF);
+        fpu.LoadTagWord(0xFFFF);
         return Status.Next;
     }
 

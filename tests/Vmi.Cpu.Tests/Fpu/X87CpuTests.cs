@@ -117,6 +117,38 @@ public sealed class X87CpuTests
         Assert.Equal(0, h.Cpu.X87State.Top);
     }
 
+    [Fact]
+    public void Emms_empties_every_register_and_leaves_top_and_contents_alone()
+    {
+        // Linux's AMD FXSAVE-leak workaround: fnclex; emms; fild — on a part whose CPUID shows no MMX.
+        H h = Run(a =>
+        {
+            a.fninit();
+            a.fld1();
+            a.fldpi();
+            a.emms();
+            a.fnstenv(__[Data]);
+        });
+        Assert.Equal(0xFFFFu, h.Memory.Read32(Data + 8) & 0xFFFF); // the tag word: all empty
+        Assert.Equal(6, h.Cpu.X87State.Top); // two pushes, no pops
+        Assert.Equal(H.NoVector, h.LastVector);
+    }
+
+    [Theory]
+    [InlineData(Cr0Bits.EM, Vectors.UD)]
+    [InlineData(Cr0Bits.TS, Vectors.NM)]
+    public void Emms_is_ud_with_em_and_nm_with_ts(uint bits, int vector)
+    {
+        var h = new H();
+        var a = new Assembler(32);
+        a.emms();
+        a.hlt();
+        h.Load(a);
+        Assert.True(h.Cpu.TrySetControlRegister(0, h.Cpu.Cr0 | bits));
+        h.Cpu.Run(100);
+        h.AssertStopped(vector);
+    }
+
     [Theory]
     [InlineData(Cr0Bits.TS, false)]
     [InlineData(Cr0Bits.MP, false)]
