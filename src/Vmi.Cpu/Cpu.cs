@@ -204,6 +204,20 @@ public sealed unsafe partial class Cpu
     internal void SetCpl(int cpl)
     {
         Cpl = cpl;
+        if (cpl == 3 && !Counters.ReachedUserMode && !userEntryPending)
+        {
+            // Inside a block the transfer retires with the block; outside one (a loader or a test
+            // starting at CPL 3) nothing has run at CPL 3 yet.
+            if (executingBlock)
+            {
+                userEntryPending = true;
+            }
+            else
+            {
+                Counters.ReachedUserMode = true;
+                Counters.FirstUserInstruction = InstructionsRetired;
+            }
+        }
         csMode = (csMode & 1) | (cpl == 3 ? 2u : 0u);
         tlbReadMask = cpl == 3 ? TlbReadUser : TlbReadSuper;
         tlbWriteMask = cpl == 3 ? TlbWriteUser : TlbWriteSuper;
@@ -274,6 +288,11 @@ public struct CpuCounters
     public long PortReads;
     public long PortWrites;
     public long SelfModifyingWrites;
+
+    /// <summary>Instructions retired before the first one at CPL 3 (a kernel's boot to its first user process); valid once <see cref="ReachedUserMode"/>.</summary>
+    public long FirstUserInstruction;
+
+    public bool ReachedUserMode;
 }
 
 /// <summary>A guest exception waiting to be delivered; for #PF, <paramref name="Address"/> is what CR2 gets on delivery.</summary>

@@ -53,6 +53,12 @@ public sealed unsafe partial class Cpu
     /// </summary>
     private long runTarget;
 
+    /// <summary>CPL just became 3 for the first time; the block loop records <see cref="CpuCounters.FirstUserInstruction"/>.</summary>
+    private bool userEntryPending;
+
+    /// <summary>The block loop is executing µops (so a CPL change retires with the block).</summary>
+    private bool executingBlock;
+
     /// <summary>Runs until <paramref name="maxInstructions"/> more instructions retired, HLT, or a stop.</summary>
     public CpuExit Run(long maxInstructions)
     {
@@ -114,6 +120,7 @@ public sealed unsafe partial class Cpu
             uint eipMask = (csMode & 1) != 0 ? 0xFFFF_FFFFu : 0xFFFFu;
             int done = 0;
             int status = Status.Next;
+            executingBlock = true;
             while (done < execLimit)
             {
                 // The block's µops lie inside the pool by construction (Reserve), so no bounds check is needed.
@@ -136,6 +143,14 @@ public sealed unsafe partial class Cpu
                 break;
             }
             InstructionsRetired += done;
+            executingBlock = false;
+            if (userEntryPending)
+            {
+                // The transfer to CPL 3 (IRET, SYSEXIT, a far return) ends its block, so this count includes it.
+                userEntryPending = false;
+                Counters.ReachedUserMode = true;
+                Counters.FirstUserInstruction = InstructionsRetired;
+            }
             if (BlockExecuted is { } observer && done > 0)
             {
                 observer(blockLinear, done);

@@ -444,6 +444,7 @@ public static class RunCommand
                 r.Counters.PortReads,
                 r.Counters.PortWrites,
                 r.Counters.SelfModifyingWrites,
+                FirstUserInstruction = r.Counters.ReachedUserMode ? r.Counters.FirstUserInstruction : (long?)null,
             },
         };
         var indented = new JsonSerializerOptions { WriteIndented = true };
