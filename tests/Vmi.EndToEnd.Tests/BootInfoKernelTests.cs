@@ -38,7 +38,7 @@ public sealed class BootInfoKernelTests(ITestOutputHelper output) : IDisposable
 
         Assert.DoesNotContain("FAIL", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("cmdline 'low'\n", r.Stdout, StringComparison.Ordinal);
-        Assert.Contains($"mod 0 size 12 crc32 {Crc32("module bytes"u8):x8} page-aligned yes string '{module} arg'\n", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"mod 0 size 12 crc32 {Checksums.Crc32("module bytes"u8):x8} page-aligned yes string '{module} arg'\n", r.Stdout, StringComparison.Ordinal);
         Assert.EndsWith("done failures=0\n", r.Stdout, StringComparison.Ordinal);
         Assert.Equal(1, r.ExitCode);
     }
@@ -57,8 +57,8 @@ public sealed class BootInfoKernelTests(ITestOutputHelper output) : IDisposable
 
         Assert.Contains(
             "mods 3\n" +
-            $"mod 0 size 13 crc32 {Crc32(first):x8} page-aligned yes string '{a} one two'\nmod string high bytes: none\n" +
-            $"mod 1 size 10000 crc32 {Crc32(second):x8} page-aligned yes string '{b} x,y'\nmod string high bytes: none\n" +
+            $"mod 0 size 13 crc32 {Checksums.Crc32(first):x8} page-aligned yes string '{a} one two'\nmod string high bytes: none\n" +
+            $"mod 1 size 10000 crc32 {Checksums.Crc32(second):x8} page-aligned yes string '{b} x,y'\nmod string high bytes: none\n" +
             $"mod 2 size 0 crc32 00000000 page-aligned yes string '{empty}'\nmod string high bytes: none\n" +
             "done failures=0\n",
             r.Stdout,
@@ -160,16 +160,4 @@ public sealed class BootInfoKernelTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    /// <summary>CRC-32 (IEEE, reflected, as zlib), the checksum the bootinfo kernel prints.</summary>
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFF_FFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-                crc = (crc >> 1) ^ (0xEDB8_8320u & (uint)-(int)(crc & 1));
-        }
-        return ~crc;
-    }
 }

@@ -34,7 +34,7 @@ public sealed class LinuxBootTests(ITestOutputHelper output) : IDisposable
         "loader 0xff\n" +
         "init_size 0x100000 from 0x1000000\n" +
         $"cmdline '{Cmdline}'\n" +
-        $"initrd size {InitrdBytes.Length} crc32 {Crc32(InitrdBytes):x8} page-aligned yes\n";
+        $"initrd size {InitrdBytes.Length} crc32 {Checksums.Crc32(InitrdBytes):x8} page-aligned yes\n";
 
     [Theory]
     [InlineData("--append")]
@@ -236,15 +236,4 @@ public sealed class LinuxBootTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFF_FFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-                crc = (crc >> 1) ^ (0xEDB8_8320u & (uint)-(int)(crc & 1));
-        }
-        return ~crc;
-    }
 }

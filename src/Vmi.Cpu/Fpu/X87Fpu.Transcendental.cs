@@ -71,18 +71,8 @@ public sealed partial class X87Fpu
     {
         // C2 ("out of range") is cleared by a stack fault too.
         SetConditionCodes(FpuStatus.C2, 0);
-        if (IsEmpty(0))
+        if (StackFaultBeforeReplaceAndPush())
         {
-            if (!StackFault(overflow: false)) return;
-            Write(0, Float80.Indefinite);
-            if (IsEmpty(-1 & 7)) ForcePush(Float80.Indefinite);
-            return;
-        }
-        if (PushOverflows(out bool masked))
-        {
-            if (!masked) return;
-            Write(0, Float80.Indefinite);
-            ForcePush(Float80.Indefinite);
             return;
         }
         var op = new FpuOperation(Control);

@@ -79,6 +79,34 @@ public sealed partial class X87Fpu
         return true;
     }
 
+    /// <summary>
+    /// The stack checks of an instruction that replaces ST(0) and pushes a second result (FXTRACT,
+    /// FPTAN, FSINCOS): an empty ST(0) is an underflow, a full ST(7) an overflow; masked, both leave
+    /// the indefinite in the places the results would take. True when a fault was handled.
+    /// </summary>
+    private bool StackFaultBeforeReplaceAndPush()
+    {
+        if (IsEmpty(0))
+        {
+            if (StackFault(overflow: false))
+            {
+                Write(0, Float80.Indefinite);
+                if (IsEmpty(-1 & 7)) ForcePush(Float80.Indefinite);
+            }
+            return true;
+        }
+        if (PushOverflows(out bool masked))
+        {
+            if (masked)
+            {
+                Write(0, Float80.Indefinite);
+                ForcePush(Float80.Indefinite);
+            }
+            return true;
+        }
+        return false;
+    }
+
     private bool UnderflowTwoOperands()
     {
         if (!IsEmpty(0) && !IsEmpty(1)) return false;
@@ -88,18 +116,8 @@ public sealed partial class X87Fpu
 
     private void Extract()
     {
-        if (IsEmpty(0))
+        if (StackFaultBeforeReplaceAndPush())
         {
-            if (!StackFault(overflow: false)) return;
-            Write(0, Float80.Indefinite);
-            if (IsEmpty(-1 & 7)) ForcePush(Float80.Indefinite);
-            return;
-        }
-        if (PushOverflows(out bool masked))
-        {
-            if (!masked) return;
-            Write(0, Float80.Indefinite);
-            ForcePush(Float80.Indefinite);
             return;
         }
         var op = new FpuOperation(Control);
