@@ -106,6 +106,7 @@ public sealed class DebianLinuxTests(ITestOutputHelper output)
     }
 
     [SkippableTheory]
+    [InlineData("bt")]
     [InlineData("vt")]
     [InlineData("vt-npt")]
     public void UnderAHypervisorBackendTheBootPrintsWhatItPrintsOnTheBareMachine(string backend)
