@@ -196,7 +196,7 @@ public sealed unsafe partial class Cpu
         segs[seg] = cache;
         if (seg == SegReg.Cs && ProtectedMode)
         {
-            SetCpl(cache.Selector & 3);
+            SetCpl(CplOf(cache));
         }
         RecomputeSegFast();
     }

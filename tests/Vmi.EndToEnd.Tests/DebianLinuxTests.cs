@@ -107,6 +107,7 @@ public sealed class DebianLinuxTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [InlineData("native")]
+    [InlineData("bt")]
     [InlineData("vt")]
     [InlineData("vt-npt")]
     public void UnderAHypervisorBackendTheBootPrintsWhatItPrintsOnTheBareMachine(string backend)

@@ -51,7 +51,7 @@ public sealed unsafe partial class Cpu
         }
         if ((changed & Cr0Bits.PE) != 0)
         {
-            SetCpl(ProtectedMode ? segs[SegReg.Cs].Selector & 3 : 0);
+            SetCpl(ProtectedMode ? CplOf(segs[SegReg.Cs]) : 0);
             RecomputeSegFast();
         }
         return Status.Next;
@@ -86,8 +86,13 @@ public sealed unsafe partial class Cpu
         if ((n == 4 || n == 5) && (Cr4Value & Cr4Bits.DE) != 0) return FaultUd();
         if (n > 7) return FaultUd();
         if (GeneralDetect()) return Status.Fault;
-        n = n is 4 ? 6 : n is 5 ? 7 : n;
-        uint v = R(u.M);
+        SetDebugRegister(n is 4 ? 6 : n is 5 ? 7 : n, R(u.M));
+        return Status.Next;
+    }
+
+    /// <summary>MOV to DR's effect on DR0–3, DR6, DR7 (fixed bits, breakpoint re-arm).</summary>
+    internal void SetDebugRegister(int n, uint v)
+    {
         Dr[n] = n switch
         {
             6 => v | DebugBits.Dr6Fixed1 & ~(1u << 12),
@@ -95,7 +100,6 @@ public sealed unsafe partial class Cpu
             _ => v,
         };
         if (n != 6) DebugRegistersChanged();
-        return Status.Next;
     }
 
     internal int MovFromDr(ref Uop u)

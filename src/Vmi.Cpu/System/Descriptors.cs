@@ -58,7 +58,8 @@ public sealed unsafe partial class Cpu
         uint err = (uint)(selector & 0xFFFC);
         if (seg == SegReg.Ss)
         {
-            if (rpl != Cpl || d.Dpl != Cpl || !d.IsWritableData) return FaultGp(err);
+            // Under ring compression the selector keeps the RPL 0 the kernel named (what MOV from SS shows it).
+            if (EffectiveRpl(selector) != Cpl || d.Dpl != Cpl || !d.IsWritableData) return FaultGp(err);
             if (!d.Present) return Fault(Vectors.SS, err, true);
         }
         else

@@ -10,7 +10,11 @@ public sealed unsafe partial class Cpu
 {
     internal void LoadCodeSegment(ushort selector, in Descriptor d, int cpl)
     {
-        segs[SegReg.Cs] = d.ToCache((ushort)((selector & 0xFFFC) | cpl));
+        // CS.RPL is the CPL, except under ring compression: a kernel that named its ring-0 selector
+        // keeps seeing RPL 0 (in MOV/PUSH from CS and the CS images of the frames and far calls
+        // pushed at its ring), as VMware's monitor showed it the virtual CS; the CPL is kept apart.
+        int rpl = cpl == CompressedRing && cpl != 0 && (selector & 3) == 0 ? 0 : cpl;
+        segs[SegReg.Cs] = d.ToCache((ushort)((selector & 0xFFFC) | rpl));
         segs[SegReg.Cs].Attributes |= 1;
         SetCpl(cpl);
         RecomputeSegFast();
@@ -109,7 +113,7 @@ public sealed unsafe partial class Cpu
         }
         int st = CheckReturnTarget(selector, offset, out Descriptor d);
         if (st != Status.Next) return st;
-        int rpl = selector & 3;
+        int rpl = EffectiveRpl(selector);
         if (rpl == Cpl)
         {
             R(Reg.Esp) = StepEsp(R(Reg.Esp), 2 * size + (int)imm);
@@ -128,7 +132,7 @@ public sealed unsafe partial class Cpu
         d = default;
         uint err = (uint)(selector & 0xFFFC);
         if (err == 0) return FaultGp();
-        int rpl = selector & 3;
+        int rpl = EffectiveRpl(selector);
         if (rpl < Cpl) return FaultGp(err);
         if (!ReadDescriptor(selector, out d, out _)) return Status.Fault;
         if (!d.IsCode) return FaultGp(err);
@@ -186,7 +190,7 @@ public sealed unsafe partial class Cpu
         int status = CheckReturnTarget(selector, offset, out Descriptor d);
         if (status != Status.Next) return status;
         int oldCpl = Cpl;
-        int rpl = selector & 3;
+        int rpl = EffectiveRpl(selector);
         if (rpl == Cpl)
         {
             R(Reg.Esp) = StepEsp(R(Reg.Esp), 3 * size);

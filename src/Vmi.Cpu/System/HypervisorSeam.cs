@@ -227,6 +227,31 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>
+    /// Writes a debug register as MOV to DR would at CPL 0 (DR4/DR5 alias DR6/DR7 unless CR4.DE):
+    /// false when MOV would raise #UD or general detection's #DB (nothing changes then).
+    /// </summary>
+    public bool TrySetDebugRegister(int dr, uint value)
+    {
+        if (!TryDebugRegisterIndex(dr, out int n)) return false;
+        SetDebugRegister(n, value);
+        return true;
+    }
+
+    /// <summary>Reads a debug register as MOV from DR would at CPL 0; false where MOV would fault.</summary>
+    public bool TryGetDebugRegister(int dr, out uint value)
+    {
+        bool ok = TryDebugRegisterIndex(dr, out int n);
+        value = ok ? Dr[n] : 0;
+        return ok;
+    }
+
+    private bool TryDebugRegisterIndex(int dr, out int n)
+    {
+        n = dr is 4 ? 6 : dr is 5 ? 7 : dr;
+        return dr is >= 0 and <= 7 && !(dr is 4 or 5 && (Cr4Value & Cr4Bits.DE) != 0) && (Dr[7] & DebugBits.GD) == 0;
+    }
+
+    /// <summary>
     /// Loads a data or stack segment register from <paramref name="selector"/> with the checks MOV
     /// to Sreg makes at the current CPL; on failure the fault it would raise is returned and nothing changes.
     /// </summary>
@@ -262,6 +287,30 @@ public sealed unsafe partial class Cpu
         fault = status == Status.Next ? default : pendingFault;
         pendingFault = saved;
         return status == Status.Next;
+    }
+
+    /// <summary>
+    /// Ring compression, as a binary-translating monitor's translated code does it (VMware's 2006
+    /// monitor ran a ring-0 guest kernel in ring 1): 0 = off; otherwise the ring the guest kernel
+    /// was moved to. At that CPL a selector with RPL 0 is taken as one with this RPL where the
+    /// i386 rules would refuse it at CPL &gt; 0 (RPL = CPL for SS on MOV/POP/LSS; RPL &lt; CPL on
+    /// RETF/IRET), so a kernel written for ring 0 loads its own selectors; the descriptors
+    /// themselves must already show this DPL (the monitor's table copies do that).
+    /// </summary>
+    public int CompressedRing { get; set; }
+
+    /// <summary>The CPL a CS cache implies: its RPL, or the compressed ring for an RPL-0 selector of a descriptor of that DPL.</summary>
+    internal int CplOf(in SegmentCache cs)
+    {
+        int rpl = cs.Selector & 3;
+        return rpl == 0 && CompressedRing != 0 && cs.Dpl == CompressedRing ? CompressedRing : rpl;
+    }
+
+    /// <summary>The RPL a selector is checked with: RPL 0 at the compressed ring counts as that ring.</summary>
+    internal int EffectiveRpl(ushort selector)
+    {
+        int rpl = selector & 3;
+        return rpl == 0 && CompressedRing != 0 && Cpl == CompressedRing ? CompressedRing : rpl;
     }
 
     /// <summary>The current privilege level's view of EFLAGS.IOPL.</summary>

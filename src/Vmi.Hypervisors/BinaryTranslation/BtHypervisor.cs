@@ -37,7 +37,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 
     public override int KernelRing => 1;
 
-    public override uint HostMemoryBytes => SharedPage.HostBytes;
+    public override uint HostMemoryBytes => DescriptorTableShadow.TssOffset + DescriptorTableShadow.TssBytes;
 
     /// <summary>
     /// The ROM this backend publishes (<see cref="Hypervisor.BuildRom"/>): each call in its cheapest correct form for a kernel run
@@ -90,6 +90,8 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
     protected override void OnAttach()
     {
         EnterRing1();
+        // Ring compression: the kernel's RPL-0 selectors are taken as RPL 1 where ring 1 needs it.
+        Cpu.CompressedRing = KernelRing;
         Cpu.Intercepts = this;
         Cpu.HypercallVector = Hypercalls.SoftwareInterruptVector;
         Cpu.InstructionIntercepts = (Translate ? Vmi.Cpu.Cpu.MaskOf(TranslatedOps) : 0) | Vmi.Cpu.Cpu.MaskOf(SensitiveOp.SoftwareInterruptHypercall);
@@ -163,6 +165,10 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             TableRegister t = e.Op == SensitiveOp.Sgdt ? tables!.VirtualGdtr : tables!.VirtualIdtr;
             return HypercallHandler.WriteTableRegister(cpu, e.Address, t, out CpuFault f) ? InterceptAction.Skip : TrapEmulation.Reflect(cpu, f);
         }
+        if (e.Op == SensitiveOp.Cpuid)
+        {
+            return Cpuid(cpu, e);
+        }
         if (e.Op is SensitiveOp.Popf or SensitiveOp.Iret)
         {
             // At CPL 1 > IOPL 0 the hardware would silently keep IF; the translated code restores
@@ -188,6 +194,12 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
             if (ins.Op is SensitiveOp.Lgdt or SensitiveOp.Lidt)
             {
                 return LoadDescriptorTable(cpu, ins);
+            }
+            if (ins.Op == SensitiveOp.Ltr)
+            {
+                // LTR's checks and busy bit on the monitor's GDT copy, then the monitor's TSS copy.
+                CpuFault f;
+                return cpu.TryLoadTaskRegister((ushort)ins.Value, out f) && tables!.OnTaskRegisterLoaded(out f) ? InterceptAction.Skip : TrapEmulation.Reflect(cpu, f);
             }
             return TrapEmulation.Emulate(cpu, ins, mmu!, Name);
         }
@@ -293,6 +305,26 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         // User code's INT n goes straight to the kernel (a system call through its trampoline):
         // from user mode the virtual flag is set, as is the real one the frame records.
         cpu.InterceptSoftwareInterrupts = false;
+    }
+
+    /// <summary>
+    /// The kernel's CPUID, translated: what the processor says, without SEP. SYSENTER always enters
+    /// ring 0 (its CS comes from an MSR with RPL forced to 0, no descriptor checked) and SYSEXIT
+    /// works only from ring 0, so a kernel moved to ring 1 must not set them up: it then enters
+    /// through INT 0x80 (Linux's vDSO picks the path from the kernel's view of the feature).
+    /// </summary>
+    private static InterceptAction Cpuid(Vmi.Cpu.Cpu cpu, in SensitiveEvent e)
+    {
+        cpu.CpuidResult(e.Value, e.ValueHigh, out uint a, out uint b, out uint c, out uint d);
+        if (e.Value == 1)
+        {
+            d &= ~(1u << 11);
+        }
+        cpu.Eax = a;
+        cpu.Ebx = b;
+        cpu.Ecx = c;
+        cpu.Edx = d;
+        return InterceptAction.Skip;
     }
 
     private InterceptAction LoadDescriptorTable(Vmi.Cpu.Cpu cpu, in SensitiveEvent ins)

@@ -18,13 +18,34 @@ internal sealed class DescriptorTableShadow
 
     public const uint HostBytes = 2 * TableBytes;
 
+    /// <summary>
+    /// Host memory for the monitor's TSS, after the shared page: a TSS with its I/O bitmap (Linux's
+    /// is 104 bytes, two 8 KiB bitmaps' worth of the first and a few words).
+    /// </summary>
+    public const uint TssBytes = 0x3000;
+
+    public const uint TssOffset = SharedPage.HostBytes;
+
+    /// <summary>The ring the guest kernel runs in instead of ring 0 (ring compression).</summary>
+    private const int KernelRing = 1;
+
+    private enum Table : byte
+    {
+        Gdt,
+        Idt,
+        Tss,
+    }
+
     private readonly Vmi.Cpu.Cpu cpu;
 
     /// <summary>The guest's IDT as it wrote it (the copy in host memory may differ: converted gates).</summary>
     private readonly byte[] guestIdt = new byte[TableBytes];
 
     /// <summary>Per watched guest page (number): which table it holds part of, and the table offset of the page's first byte.</summary>
-    private readonly Dictionary<uint, List<(bool Idt, long Delta)>> pages = [];
+    private readonly Dictionary<uint, List<(Table Table, long Delta)>> pages = [];
+
+    /// <summary>The guest's TSS (its linear base and limit) the task register was loaded with; Limit 0: none yet.</summary>
+    private TableRegister guestTss;
 
     public DescriptorTableShadow(Vmi.Cpu.Cpu cpu)
     {
@@ -83,6 +104,12 @@ internal sealed class DescriptorTableShadow
         {
             guestIdt.AsSpan((int)(g * 8), 8).CopyTo(gate);
             byte type = (byte)(gate[5] & 0x1F);
+            if ((gate[5] & 0x60) == 0 && type is 0x0E or 0x0F or 0x06 or 0x07)
+            {
+                // Ring compression: a ring-0 kernel's own INT n (INT3 of its code patching) checks the
+                // gate's DPL against the CPL, now 1; ring 3 stays below either.
+                gate[5] |= KernelRing << 5;
+            }
             if (trapGatesOnly && type is 0x0E or 0x06)
             {
                 gate[5] |= 1; // interrupt gate → trap gate (type 0xE → 0xF, 0x6 → 0x7)
@@ -129,6 +156,10 @@ internal sealed class DescriptorTableShadow
         }
         uint offset = idt ? TableBytes : 0;
         cpu.Memory.WriteHost(offset, image);
+        if (!idt)
+        {
+            CompressDescriptors(0, limit / 8);
+        }
         if (idt)
         {
             Array.Clear(guestIdt);
@@ -147,9 +178,16 @@ internal sealed class DescriptorTableShadow
             VirtualGdtr = guest;
             cpu.Gdtr = real;
         }
+        Watch(idt ? Table.Idt : Table.Gdt, guestBase, limit);
+        return true;
+    }
+
+    /// <summary>Watches the guest pages of a table (the pages it was in before are forgotten).</summary>
+    private void Watch(Table table, uint guestBase, uint limit)
+    {
         foreach (var list in pages.Values)
         {
-            list.RemoveAll(p => p.Idt == idt);
+            list.RemoveAll(p => p.Table == table);
         }
         for (long p = guestBase & ~0xFFFu; p <= (long)guestBase + limit; p += 0x1000)
         {
@@ -161,14 +199,84 @@ internal sealed class DescriptorTableShadow
                     list = [];
                     pages[page] = list;
                 }
-                list.Add((idt, p - guestBase));
+                list.Add((table, p - guestBase));
                 cpu.WatchPage(phys, true);
             }
         }
+    }
+
+    /// <summary>
+    /// Ring compression in the monitor's GDT copy (VMware's monitor did the same with its shadow
+    /// GDT): a code or data descriptor of DPL 0 is shown to the CPU with DPL 1, so the ring-0
+    /// kernel, run in ring 1, may load it (SS needs DPL = CPL; a far transfer to a non-conforming
+    /// code segment needs DPL = CPL). The guest's own table keeps DPL 0.
+    /// </summary>
+    private void CompressDescriptors(uint first, uint last)
+    {
+        Span<byte> access = stackalloc byte[1];
+        for (uint d = first; d <= last && d * 8 + 8 <= TableBytes; d++)
+        {
+            cpu.Memory.ReadHost(d * 8 + 5, access);
+            bool codeOrData = (access[0] & 0x10) != 0;
+            if (codeOrData && (access[0] & 0x60) == 0)
+            {
+                cpu.Memory.WriteHost(d * 8 + 5, [(byte)(access[0] | (KernelRing << 5))]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// LTR was emulated (the real TR now describes the guest's TSS): the monitor copies that TSS
+    /// into its own memory and points the real TR there, watching the guest's pages as it does the
+    /// descriptor tables'. The copy differs in one place: a ring-0 kernel's stack for entries from
+    /// user mode (SS0:ESP0) becomes the ring-1 stack (SS1:ESP1), which is what the CPU takes for a
+    /// gate to a ring-1 handler; the guest's own SS1:ESP1 is left alone in its memory (Linux keeps
+    /// its SYSENTER CS and the task's stack there). A kernel that sets SS0 to null (ours, which
+    /// knows it runs in ring 1) gets its own SS1:ESP1.
+    /// </summary>
+    public bool OnTaskRegisterLoaded(out CpuFault fault)
+    {
+        TableRegister tr = cpu.Tr;
+        uint limit = Math.Min(tr.Limit, TssBytes - 1);
+        byte[] image = new byte[limit + 1];
+        if (!cpu.TryReadLinear(tr.Base, image, user: false, out fault))
+        {
+            return false;
+        }
+        guestTss = tr;
+        cpu.Memory.WriteHost(TssOffset, image);
+        CompressTssStack();
+        cpu.Tr = tr with { Base = ShadowMmu.MonitorBase + TssOffset, Limit = limit };
+        Watch(Table.Tss, tr.Base, limit);
         return true;
     }
 
-    /// <summary>A store into a watched page: true if it landed in a descriptor table (the copy is updated).</summary>
+    private void CompressTssStack()
+    {
+        Span<byte> ss0 = stackalloc byte[2];
+        Span<byte> esp0 = stackalloc byte[4];
+        cpu.Memory.ReadHost(TssOffset + 8, ss0);
+        if ((BitConverter.ToUInt16(ss0) & 0xFFFC) == 0)
+        {
+            return;
+        }
+        cpu.Memory.ReadHost(TssOffset + 4, esp0);
+        ushort ss1 = (ushort)((BitConverter.ToUInt16(ss0) & 0xFFFC) | KernelRing);
+        cpu.Memory.WriteHost(TssOffset + 12, esp0);
+        cpu.Memory.WriteHost(TssOffset + 16, [(byte)ss1, (byte)(ss1 >> 8), 0, 0]);
+    }
+
+    private bool HasRing0Stack
+    {
+        get
+        {
+            Span<byte> ss0 = stackalloc byte[2];
+            cpu.Memory.ReadHost(TssOffset + 8, ss0);
+            return (BitConverter.ToUInt16(ss0) & 0xFFFC) != 0;
+        }
+    }
+
+    /// <summary>A store into a watched page: true if it landed in a descriptor table or the TSS (the copy is updated).</summary>
     public bool OnStore(in WatchedStore store)
     {
         if (!pages.TryGetValue(store.PhysicalAddress >> 12, out var list) || list.Count == 0)
@@ -176,20 +284,39 @@ internal sealed class DescriptorTableShadow
             return false;
         }
         bool hit = false;
-        foreach ((bool idt, long delta) in list)
+        foreach ((Table table, long delta) in list)
         {
-            TableRegister t = idt ? VirtualIdtr : VirtualGdtr;
+            uint limit = table switch { Table.Idt => VirtualIdtr.Limit, Table.Gdt => VirtualGdtr.Limit, _ => Math.Min(guestTss.Limit, TssBytes - 1) };
+            uint hostBase = table switch { Table.Idt => TableBytes, Table.Gdt => 0, _ => TssOffset };
             for (int i = 0; i < store.Size; i++)
             {
                 long at = delta + (store.PhysicalAddress & 0xFFF) + i;
-                if (at >= 0 && at <= t.Limit)
+                if (at >= 0 && at <= limit)
                 {
                     byte b = (byte)(store.NewValue >> (8 * i));
-                    cpu.Memory.WriteHost((idt ? TableBytes : 0) + (uint)at, [b]);
-                    if (idt)
+                    if (table == Table.Tss && at is >= 12 and < 20)
                     {
-                        guestIdt[at] = b;
-                        ConvertGates((uint)at / 8, (uint)at / 8);
+                        // The guest's SS1:ESP1 reach the copy only when it has no ring-0 stack of its own.
+                        if (!HasRing0Stack)
+                        {
+                            cpu.Memory.WriteHost(hostBase + (uint)at, [b]);
+                        }
+                        hit = true;
+                        continue;
+                    }
+                    cpu.Memory.WriteHost(hostBase + (uint)at, [b]);
+                    switch (table)
+                    {
+                        case Table.Idt:
+                            guestIdt[at] = b;
+                            ConvertGates((uint)at / 8, (uint)at / 8);
+                            break;
+                        case Table.Gdt:
+                            CompressDescriptors((uint)at / 8, (uint)at / 8);
+                            break;
+                        case Table.Tss when at is >= 4 and < 12:
+                            CompressTssStack();
+                            break;
                     }
                     hit = true;
                 }

@@ -44,6 +44,16 @@ internal static class TrapEmulation
                 }
                 cpu[e.Register] = cr;
                 return InterceptAction.Skip;
+            case SensitiveOp.MovToDr:
+                // The debug registers stay the guest's: the monitor sets no breakpoints of its own.
+                return cpu.TrySetDebugRegister((int)e.Operand, e.Value) ? InterceptAction.Skip : InterceptAction.Default;
+            case SensitiveOp.MovFromDr:
+                if (!cpu.TryGetDebugRegister((int)e.Operand, out uint dr))
+                {
+                    return InterceptAction.Default;
+                }
+                cpu[e.Register] = dr;
+                return InterceptAction.Skip;
             case SensitiveOp.Clts:
                 return SetControlRegister(cpu, 0, cpu.Cr0 & ~Cr0Bits.TS);
             case SensitiveOp.Lmsw:
