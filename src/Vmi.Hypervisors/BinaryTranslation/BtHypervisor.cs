@@ -340,9 +340,9 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
 
     private bool OnStore(in WatchedStore store)
     {
-        if (tables!.OnStore(store))
+        if (tables!.OnStore(store) is string what)
         {
-            Count(EventKind.TracingFault, "descriptor-table write");
+            Count(EventKind.TracingFault, what);
         }
         return mmu!.OnStore(store);
     }

@@ -277,13 +277,14 @@ internal sealed class DescriptorTableShadow
     }
 
     /// <summary>A store into a watched page: true if it landed in a descriptor table or the TSS (the copy is updated).</summary>
-    public bool OnStore(in WatchedStore store)
+    /// <summary>Follows a guest store into a watched page in the monitor's copies; what it wrote to, for the event's detail, or null.</summary>
+    public string? OnStore(in WatchedStore store)
     {
         if (!pages.TryGetValue(store.PhysicalAddress >> 12, out var list) || list.Count == 0)
         {
-            return false;
+            return null;
         }
-        bool hit = false;
+        string? hit = null;
         foreach ((Table table, long delta) in list)
         {
             uint limit = table switch { Table.Idt => VirtualIdtr.Limit, Table.Gdt => VirtualGdtr.Limit, _ => Math.Min(guestTss.Limit, TssBytes - 1) };
@@ -301,7 +302,7 @@ internal sealed class DescriptorTableShadow
                         {
                             cpu.Memory.WriteHost(hostBase + (uint)at, [b]);
                         }
-                        hit = true;
+                        hit = TssWrite;
                         continue;
                     }
                     cpu.Memory.WriteHost(hostBase + (uint)at, [b]);
@@ -318,10 +319,13 @@ internal sealed class DescriptorTableShadow
                             CompressTssStack();
                             break;
                     }
-                    hit = true;
+                    hit = table == Table.Tss ? TssWrite : TableWrite;
                 }
             }
         }
         return hit;
     }
+
+    /// <summary>Event details: a store into the GDT or IDT, or into the TSS (Linux writes its task's stack there on every switch).</summary>
+    public const string TableWrite = "descriptor-table write", TssWrite = "TSS write";
 }

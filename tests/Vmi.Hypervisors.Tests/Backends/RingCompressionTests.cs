@@ -246,6 +246,7 @@ public sealed class RingCompressionTests
         Assert.Equal(UserStack, vm.Memory.Read32(TinyGuest.Scratch + 8));
         Assert.Equal(0x1234_5678u, vm.Memory.Read32(Tss + 12)); // the guest's own TSS is untouched
         Assert.Equal(0xFFC0_0000u + DescriptorTableShadow.TssOffset, vm.Cpu.Tr.Base);
+        Assert.True(bt.Events.CountsByDetail[(Events.EventKind.TracingFault, DescriptorTableShadow.TssWrite)] >= 1); // the later ESP0, traced as a TSS write
     }
 
     [Fact]
