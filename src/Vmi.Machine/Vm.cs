@@ -121,11 +121,17 @@ public sealed partial class Vm
 
     private static void CheckMemorySize(VmConfig config)
     {
-        if (config.MemoryBytes < GuestLayout.MinimumRamBytes || config.MemoryBytes % 4096 != 0 || config.MemoryBytes > 2040u << 20)
+        if (MemorySizeProblem(config.MemoryBytes) is string problem)
         {
-            throw new VmBuildException($"memory size {config.MemoryBytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB");
+            throw new VmBuildException(problem);
         }
     }
+
+    /// <summary>Why a machine cannot have <paramref name="bytes"/> of RAM, or null when it can (a front end checks before loading anything).</summary>
+    public static string? MemorySizeProblem(ulong bytes) =>
+        bytes < GuestLayout.MinimumRamBytes || bytes % 4096 != 0 || bytes > 2040u << 20
+            ? $"memory size {bytes} bytes is not usable: it must be a multiple of 4 KiB between {GuestLayout.MinimumRamBytes >> 20} MiB and 2040 MiB"
+            : null;
 
     /// <summary>
     /// Places an option ROM as a BIOS would have copied it: at a 2 KiB boundary of the option-ROM

@@ -229,6 +229,21 @@ public sealed class LinuxBootTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("", r.Stdout);
     }
 
+    [Theory]
+    [InlineData("2G")]
+    [InlineData("3000M")]
+    public void RamTheMachineCannotHaveIsRefusedBeforeTheKernelIsPlanned(string memory)
+    {
+        // Found booting Debian's kernel with -m 2G: the loader placed the initrd for 2 GiB, then the
+        // machine refused the size, in two lines. The size is the --memory option's problem, alone.
+        var r = VmiRunner.Cli("run", Image("linux-xz.bzImage"), "--append", Cmdline, "-m", memory);
+
+        Assert.Equal(2, r.ExitCode);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"vmi: --memory: {memory}: memory size ", line, StringComparison.Ordinal);
+        Assert.Contains("2040 MiB", line, StringComparison.Ordinal);
+    }
+
     private string WriteFile(string name, byte[] content)
     {
         string path = Path.Combine(_dir, name);

@@ -152,6 +152,11 @@ public static class RunCommand
         {
             return UsageError($"--memory: {memoryText} is more than a 32-bit machine can address");
         }
+        if (Vm.MemorySizeProblem(memoryBytes) is string memoryProblem)
+        {
+            // Before the kernel is read: a Linux image would otherwise be planned for RAM the machine cannot have.
+            return UsageError($"--memory: {memoryText}: {memoryProblem}");
+        }
         if (BackendChoice.Resolve(backendOptions.Name, backendOptions.CostProfile, cpuName, out BackendChoice? backend, out CpuModel model) is string backendError)
         {
             return UsageError(backendError);
