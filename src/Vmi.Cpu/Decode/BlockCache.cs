@@ -25,8 +25,12 @@ internal struct Block
 /// </summary>
 internal sealed class BlockCache
 {
-    public const int SlotBits = 16;
-    public const int PoolSize = 1 << 19;
+    // Sized for a real kernel: Debian's Linux boot touches ~75 k blocks; with 64 K slots and a
+    // 512 K-µop pool it decoded 249 k blocks (collisions and two full flushes), with 256 K slots and
+    // 1 M µops 74 k, and booted ~20% faster (7.5 s → 6.1 s host). The arrays' pages are touched
+    // only as blocks fill them.
+    public const int SlotBits = 18;
+    public const int PoolSize = 1 << 20;
 
     private readonly PhysicalMemory memory;
     public readonly Block[] Slots = new Block[1 << SlotBits];
