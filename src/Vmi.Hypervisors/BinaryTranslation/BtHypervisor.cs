@@ -318,7 +318,7 @@ public sealed class BtHypervisor : Hypervisor, IShadowAccounting
         cpu.CpuidResult(e.Value, e.ValueHigh, out uint a, out uint b, out uint c, out uint d);
         if (e.Value == 1)
         {
-            d &= ~(1u << 11);
+            d &= ~CpuidBits.Sep;
         }
         cpu.Eax = a;
         cpu.Ebx = b;

@@ -8,7 +8,8 @@ namespace Vmi.Hypervisors.BinaryTranslation;
 /// Emulation of the privileged instructions a ring-1 kernel traps on, from the decoded operands
 /// the #GP carries (no decoding here). Each either completes (Skip: the instruction retires), sets
 /// EIP itself (Resume), reflects the fault the real instruction would have raised into the guest,
-/// or stops the VM naming what it cannot emulate.
+/// or stops the VM naming what it cannot emulate. LGDT, LIDT and LTR are not here: they load the
+/// monitor's copies of the tables (BtHypervisor, DescriptorTableShadow).
 /// </summary>
 internal static class TrapEmulation
 {
@@ -65,8 +66,6 @@ internal static class TrapEmulation
                 mmu.Invalidate(e.Address);
                 cpu.InvalidatePage(e.Address);
                 return InterceptAction.Skip;
-            case SensitiveOp.Ltr:
-                return cpu.TryLoadTaskRegister((ushort)e.Value, out CpuFault ltrFault) ? InterceptAction.Skip : Reflect(cpu, ltrFault);
             case SensitiveOp.Lldt:
                 return cpu.TryLoadLdt((ushort)e.Value, out CpuFault lldtFault) ? InterceptAction.Skip : Reflect(cpu, lldtFault);
             case SensitiveOp.Rdmsr:

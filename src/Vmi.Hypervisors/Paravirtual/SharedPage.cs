@@ -131,11 +131,7 @@ public static class SharedPage
         a.mov(__byte_ptr[LazyMmu], al);
         a.test(al, 1);
         a.jnz(done);
-        a.cmp(__dword_ptr[QueueCount], 0);
-        a.je(done);
-        Hypercalls.EmitCall(a, Hypercalls.FlushMmuQueue, instruction);
-        a.Label(ref done);
-        a.ret();
+        EmitFlushIfQueued(a, instruction, done);
     });
 
     /// <summary>
@@ -146,13 +142,18 @@ public static class SharedPage
     /// </summary>
     public static CallSpec FlushQueueOnly(HypercallInstruction instruction) => CallSpec.Code(a =>
     {
-        Label done = a.CreateLabel();
+        EmitFlushIfQueued(a, instruction, a.CreateLabel());
+    });
+
+    /// <summary>The flush hypercall if anything is queued, then <paramref name="done"/>: return.</summary>
+    private static void EmitFlushIfQueued(Assembler a, HypercallInstruction instruction, Label done)
+    {
         a.cmp(__dword_ptr[QueueCount], 0);
         a.je(done);
         Hypercalls.EmitCall(a, Hypercalls.FlushMmuQueue, instruction);
         a.Label(ref done);
         a.ret();
-    });
+    }
 
     /// <summary>GetCR2() → EAX from the shared page (see <see cref="Cr2"/>).</summary>
     public static CallSpec GetCr2 => CallSpec.Code(a =>
