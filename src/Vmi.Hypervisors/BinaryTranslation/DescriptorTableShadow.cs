@@ -253,30 +253,31 @@ internal sealed class DescriptorTableShadow
 
     private void CompressTssStack()
     {
-        Span<byte> ss0 = stackalloc byte[2];
-        Span<byte> esp0 = stackalloc byte[4];
-        cpu.Memory.ReadHost(TssOffset + 8, ss0);
-        if ((BitConverter.ToUInt16(ss0) & 0xFFFC) == 0)
+        ushort ss0 = Ring0StackSelector;
+        if (ss0 == 0)
         {
             return;
         }
+        Span<byte> esp0 = stackalloc byte[4];
         cpu.Memory.ReadHost(TssOffset + 4, esp0);
-        ushort ss1 = (ushort)((BitConverter.ToUInt16(ss0) & 0xFFFC) | KernelRing);
+        ushort ss1 = (ushort)(ss0 | KernelRing);
         cpu.Memory.WriteHost(TssOffset + 12, esp0);
         cpu.Memory.WriteHost(TssOffset + 16, [(byte)ss1, (byte)(ss1 >> 8), 0, 0]);
     }
 
-    private bool HasRing0Stack
+    /// <summary>The TSS copy's SS0 without its RPL; 0 when the kernel keeps no ring-0 stack (ours, which knows it runs in ring 1).</summary>
+    private ushort Ring0StackSelector
     {
         get
         {
             Span<byte> ss0 = stackalloc byte[2];
             cpu.Memory.ReadHost(TssOffset + 8, ss0);
-            return (BitConverter.ToUInt16(ss0) & 0xFFFC) != 0;
+            return (ushort)(BitConverter.ToUInt16(ss0) & 0xFFFC);
         }
     }
 
-    /// <summary>A store into a watched page: true if it landed in a descriptor table or the TSS (the copy is updated).</summary>
+    private bool HasRing0Stack => Ring0StackSelector != 0;
+
     /// <summary>Follows a guest store into a watched page in the monitor's copies; what it wrote to, for the event's detail, or null.</summary>
     public string? OnStore(in WatchedStore store)
     {
