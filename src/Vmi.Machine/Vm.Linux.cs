@@ -16,15 +16,7 @@ public sealed partial class Vm
         ArgumentNullException.ThrowIfNull(plan);
         CheckMemorySize(config);
         var vm = new Vm(config);
-        foreach (LoadSegment s in plan.Segments)
-        {
-            vm.Memory.Load(s.PhysicalAddress, s.FileBytes);
-            uint bss = s.MemorySize - (uint)s.FileBytes.Length;
-            if (bss > 0)
-            {
-                vm.Memory.Fill(s.PhysicalAddress + (uint)s.FileBytes.Length, bss, 0);
-            }
-        }
+        vm.LoadSegments(plan.Segments);
         foreach (PlacedBlock block in new[] { plan.Gdt, plan.ZeroPage, plan.CommandLine }.Concat(plan.Initrd is { } i ? [i] : []))
         {
             vm.Memory.Load(block.Address, block.Bytes);

@@ -90,16 +90,8 @@ public sealed partial class Vm
             throw new VmBuildException(e.Message, e);
         }
         var vm = new Vm(config);
-        foreach (LoadSegment s in plan.Segments)
-        {
-            // Host-side loads: a read-only segment in the BIOS area lands there as QEMU leaves it (MultibootImage.ValidateFor).
-            vm.Memory.Load(s.PhysicalAddress, s.FileBytes);
-            uint bss = s.MemorySize - (uint)s.FileBytes.Length;
-            if (bss > 0)
-            {
-                vm.Memory.Fill(s.PhysicalAddress + (uint)s.FileBytes.Length, bss, 0);
-            }
-        }
+        // Host-side loads: a read-only segment in the BIOS area lands there as QEMU leaves it (MultibootImage.ValidateFor).
+        vm.LoadSegments(plan.Segments);
         foreach (PlacedModule m in plan.Modules)
         {
             vm.Memory.Load(m.Start, m.Module.Data);
@@ -117,6 +109,20 @@ public sealed partial class Vm
         vm.Cpu.Ebx = plan.InfoAddress;
         vm.Cpu.Eflags = EFlags.Reserved1;
         return vm;
+    }
+
+    /// <summary>An ELF's loadable segments into RAM: the file bytes, then the rest of each segment zeroed (bss).</summary>
+    private void LoadSegments(IEnumerable<LoadSegment> segments)
+    {
+        foreach (LoadSegment s in segments)
+        {
+            Memory.Load(s.PhysicalAddress, s.FileBytes);
+            uint bss = s.MemorySize - (uint)s.FileBytes.Length;
+            if (bss > 0)
+            {
+                Memory.Fill(s.PhysicalAddress + (uint)s.FileBytes.Length, bss, 0);
+            }
+        }
     }
 
     private static void CheckMemorySize(VmConfig config)

@@ -79,17 +79,7 @@ public sealed class X87SpecialValueTests
                 }
             }
         }
-        X87Result[] expected = X87Oracle.Run(cases);
-        var differences = new List<string>();
-        int failures = 0;
-        for (int i = 0; i < cases.Count; i++)
-        {
-            string? d = X87Comparer.Difference(instruction, cases[i], expected[i], X87Emulation.Run(cases[i]));
-            if (d is null) continue;
-            failures++;
-            if (differences.Count < X87DifferentialTests.DifferencesShown) differences.Add(d);
-        }
-        Assert.True(failures == 0, $"{failures} of {cases.Count} cases differ from the host:\n{string.Join('\n', differences)}");
+        X87DifferentialTests.AssertEmulationMatchesHost(instruction, cases);
     }
 
     /// <summary>ST(0) = a, ST(1) = b, TOP = 6 (so one more push fits), the rest empty.</summary>

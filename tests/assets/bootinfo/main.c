@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "crc32.h"
 #include "libc.h"
 #include "multiboot.h"
 #include "portio.h"
@@ -50,17 +51,6 @@ static void check_clear(const char *what, uint32_t start, uint32_t length)
         kprintf("FAIL layout: %s overlaps the kernel\n", what);
         failures++;
     }
-}
-
-static uint32_t crc32(const uint8_t *p, uint32_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
-    }
-    return ~crc;
 }
 
 /* Prints the bytes of s that are not printable ASCII, in hex, so a test can see them even where

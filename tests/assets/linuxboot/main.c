@@ -12,6 +12,7 @@
 #include <asm/bootparam.h>
 
 #include "console.h"
+#include "crc32.h"
 #include "libc.h"
 #include "portio.h"
 
@@ -50,17 +51,6 @@ static void __attribute__((noreturn)) finish(void)
     outb(DEBUG_EXIT_PORT, failures == 0 ? 0 : 1);
     for (;;)
         __asm__ volatile("cli\n\thlt");
-}
-
-static uint32_t crc32(const uint8_t *p, uint32_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
-    }
-    return ~crc;
 }
 
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
